@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import Client, Membership, User
+from accounts.models import ApiToken, Client, Membership, User
 
 
 class MembershipInline(admin.StackedInline):
@@ -40,3 +40,10 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "client", "role", "created_at"]
     list_filter = ["client", "role"]
     autocomplete_fields = ["user", "client"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    list_filter = ["revoked_at"]

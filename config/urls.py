@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from config.api import api
 
 admin.site.site_header = "FDE Toolkit administration"
 admin.site.site_title = "FDE Toolkit"
@@ -17,5 +18,6 @@ urlpatterns = [
     path("rag/", include("rag.urls")),
     path("deployments/", include("deployments.urls")),
     path("portal/", include("portal.urls")),
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

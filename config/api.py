@@ -1,0 +1,33 @@
+"""The REST API (django-ninja), with its OpenAPI schema at /api/openapi.json and docs at /api/docs.
+
+Callers authenticate with their browser session or a personal API token (``Authorization: Bearer fde_...``,
+created with ``manage.py create_api_token``). Every endpoint scopes what it returns through the app's selectors,
+which take the user. Apps add their routers below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.security import HttpBearer, django_auth
+
+from accounts.services import api_token_authenticate
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_authenticate(raw=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="FDE Toolkit API",
+    version="1",
+    description="Engagements, knowledge bases, prototypes and deployments, scoped to the caller.",
+    auth=[TokenAuth(), django_auth],
+    urls_namespace="api",
+)
