@@ -5,6 +5,7 @@ import uuid
 from django.db import models
 
 from deployments import crypto
+from deployments.validators import validate_endpoint_url
 
 
 class Deployment(models.Model):
@@ -17,9 +18,10 @@ class Deployment(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120, unique=True)
     engine = models.CharField(max_length=20, choices=Engine.choices, default=Engine.VLLM)
-    base_url = models.URLField(
+    base_url = models.CharField(
         "base URL",
         max_length=500,
+        validators=[validate_endpoint_url],
         help_text="The OpenAI-compatible root, ending in /v1, e.g. http://gpu-1:8000/v1",
     )
     served_model_name = models.CharField(max_length=200, help_text="The model name the server answers to.")
