@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
+from django.utils import timezone
 
 from deployments import crypto
 from deployments.validators import validate_endpoint_url
@@ -61,3 +63,55 @@ class Deployment(models.Model):
         """The server root (where vLLM's /metrics and /health live), i.e. the base URL without /v1."""
         url = self.base_url.rstrip("/")
         return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+class ModelCall(models.Model):
+    """One call to a model endpoint, written by ``deployments.gateway`` for every generation the product makes.
+
+    Latency dashboards, load tests and cost figures read this table, so it is built to hold millions of rows:
+    narrow fixed-width columns only (inter-token gaps kept as a five-number summary, not an array or JSON; the
+    error text is capped), a BRIN index on ``created_at`` (rows arrive in time order, so a BRIN index costs a few
+    pages where a B-tree would cost gigabytes and still prunes time-range scans), and B-trees on
+    (deployment, created_at) and (engagement, created_at) for the per-endpoint and per-engagement windows the
+    dashboards ask for. Prompts and completions are not stored here; the callers keep what they need.
+    """
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        TIMEOUT = "timeout", "Timed out"
+        UNREACHABLE = "unreachable", "Unreachable"
+        ERROR = "error", "Error"
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="calls", db_index=False)
+    engagement = models.ForeignKey(
+        "engagements.Engagement", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    caller = models.CharField(max_length=40, help_text='What made the call, e.g. "rag.ask", "rag.judge".')
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OK)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.FloatField("time to first token (ms)", null=True, blank=True)
+    total_ms = models.FloatField("end-to-end time (ms)")
+    gap_count = models.PositiveIntegerField(default=0)
+    gap_mean_ms = models.FloatField(null=True, blank=True)
+    gap_p50_ms = models.FloatField(null=True, blank=True)
+    gap_p95_ms = models.FloatField(null=True, blank=True)
+    gap_max_ms = models.FloatField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            BrinIndex(fields=["created_at"], name="modelcall_created_brin"),
+            models.Index(fields=["deployment", "created_at"], name="modelcall_deployment_time"),
+            models.Index(
+                fields=["engagement", "created_at"],
+                name="modelcall_engagement_time",
+                condition=models.Q(engagement__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller} → {self.deployment_id} ({self.status}, {self.total_ms:.0f} ms)"

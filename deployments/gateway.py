@@ -1,0 +1,211 @@
+"""The one way the product talks to a language model.
+
+Every generation (an answer, an eval case, a judgement) goes through ``chat_stream`` or ``chat_complete``, which
+call the deployment with LangChain's ``ChatOpenAI`` and write one ``ModelCall`` row per call: tokens, time to first
+token, inter-token gaps, end-to-end time and status. Connection and read timeouts are short and retries are off, so
+a down or stalled endpoint becomes a ``ModelEndpointError`` with a message a person can act on within seconds.
+
+    stream = chat_stream(deployment=d, messages=[("system", "..."), ("user", "...")], caller="rag.ask")
+    for piece in stream:
+        ...
+    stream.stats.ttft_ms, stream.call.id
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import openai
+from django.conf import settings
+from langchain_openai import ChatOpenAI
+
+from deployments.models import Deployment, ModelCall
+
+Message = tuple[str, str]
+
+CONNECT_TIMEOUT = float(getattr(settings, "MODEL_CONNECT_TIMEOUT", 3.0))
+READ_TIMEOUT = float(getattr(settings, "MODEL_READ_TIMEOUT", 20.0))
+
+
+class ModelEndpointError(Exception):
+    """The model endpoint could not produce an answer; ``str(exc)`` says why and what to check."""
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class CallStats:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_ms: float | None = None
+    total_ms: float = 0.0
+    gaps_ms: list[float] = field(default_factory=list)
+
+    def gap_summary(self) -> dict[str, Any]:
+        gaps = sorted(self.gaps_ms)
+        if not gaps:
+            return {"gap_count": 0}
+        return {
+            "gap_count": len(gaps),
+            "gap_mean_ms": statistics.fmean(gaps),
+            "gap_p50_ms": _percentile(gaps, 0.50),
+            "gap_p95_ms": _percentile(gaps, 0.95),
+            "gap_max_ms": gaps[-1],
+        }
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def chat_model(
+    *,
+    deployment: Deployment,
+    temperature: float = 0.0,
+    max_tokens: int = 256,
+    json_schema: dict[str, Any] | None = None,
+    read_timeout: float | None = None,
+) -> ChatOpenAI:
+    """A ``ChatOpenAI`` pointed at the deployment, with the product's timeouts and no silent retries."""
+    extra_body: dict[str, Any] = {}
+    if json_schema is not None:
+        # Sent in the body rather than as response_format so LangChain keeps its plain streaming path;
+        # vLLM and OpenAI both constrain the output to the schema.
+        extra_body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "judgement", "schema": json_schema},
+        }
+    return ChatOpenAI(
+        base_url=deployment.base_url,
+        api_key=deployment.api_key or "not-needed",  # type: ignore[arg-type]
+        model=deployment.served_model_name,
+        temperature=temperature,
+        max_tokens=max_tokens,  # type: ignore[call-arg]
+        stream_usage=True,
+        max_retries=0,
+        timeout=httpx.Timeout(read_timeout or READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+        extra_body=extra_body or None,
+    )
+
+
+class ChatStream:
+    """Iterate for the answer's text pieces; ``stats``, ``text`` and ``call`` (the log row) are set when it ends."""
+
+    def __init__(
+        self,
+        *,
+        deployment: Deployment,
+        messages: Sequence[Message],
+        caller: str,
+        engagement: Any = None,
+        **model_options: Any,
+    ) -> None:
+        self.deployment = deployment
+        self.messages = list(messages)
+        self.caller = caller
+        self.engagement = engagement
+        self.model_options = model_options
+        self.stats = CallStats()
+        self.pieces: list[str] = []
+        self.call: ModelCall | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    def __iter__(self) -> Iterator[str]:
+        llm = chat_model(deployment=self.deployment, **self.model_options)
+        start = last = time.perf_counter()
+        status, error = ModelCall.Status.OK, ""
+        try:
+            for chunk in llm.stream(self.messages):
+                if chunk.usage_metadata:
+                    self.stats.prompt_tokens = chunk.usage_metadata.get("input_tokens")
+                    self.stats.completion_tokens = chunk.usage_metadata.get("output_tokens")
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if not text:
+                    continue
+                now = time.perf_counter()
+                if self.stats.ttft_ms is None:
+                    self.stats.ttft_ms = (now - start) * 1000
+                else:
+                    self.stats.gaps_ms.append((now - last) * 1000)
+                last = now
+                self.pieces.append(text)
+                yield text
+        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+            status, error = ModelCall.Status.TIMEOUT, self._timeout_message()
+            raise ModelEndpointError(error, status=status) from exc
+        except (openai.APIConnectionError, httpx.TransportError) as exc:
+            status, error = ModelCall.Status.UNREACHABLE, self._unreachable_message()
+            raise ModelEndpointError(error, status=status) from exc
+        except openai.APIStatusError as exc:
+            status = ModelCall.Status.ERROR
+            error = (
+                f"The model endpoint {self.deployment.name} answered HTTP {exc.status_code}: "
+                f"{_short(exc.message)}. Check the deployment's model name and API key."
+            )
+            raise ModelEndpointError(error, status=status) from exc
+        except GeneratorExit:
+            status, error = ModelCall.Status.ERROR, "The caller stopped reading before the answer ended."
+            raise
+        finally:
+            self.stats.total_ms = (time.perf_counter() - start) * 1000
+            self.call = self._log(status=status, error=error)
+
+    def _timeout_message(self) -> str:
+        seconds = self.model_options.get("read_timeout") or READ_TIMEOUT
+        return (
+            f"The model endpoint {self.deployment.name} did not answer within {seconds:.0f} s: check that it is "
+            "running and not overloaded (see /healthz), or try again."
+        )
+
+    def _unreachable_message(self) -> str:
+        return (
+            f"The model endpoint {self.deployment.name} ({self.deployment.base_url}) refused the connection or "
+            f"could not be reached within {CONNECT_TIMEOUT:.0f} s: check that it is running (see /healthz)."
+        )
+
+    def _log(self, *, status: str, error: str) -> ModelCall:
+        return ModelCall.objects.create(
+            deployment=self.deployment,
+            engagement=self.engagement,
+            caller=self.caller[:40],
+            status=status,
+            prompt_tokens=self.stats.prompt_tokens,
+            completion_tokens=self.stats.completion_tokens,
+            ttft_ms=self.stats.ttft_ms,
+            total_ms=self.stats.total_ms,
+            error=error[:500],
+            **self.stats.gap_summary(),
+        )
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def chat_stream(
+    *, deployment: Deployment, messages: Sequence[Message], caller: str, engagement: Any = None, **model_options: Any
+) -> ChatStream:
+    return ChatStream(deployment=deployment, messages=messages, caller=caller, engagement=engagement, **model_options)
+
+
+def chat_complete(
+    *, deployment: Deployment, messages: Sequence[Message], caller: str, engagement: Any = None, **model_options: Any
+) -> ChatStream:
+    """Run a call to the end (still streamed, so time to first token is measured) and return the finished stream."""
+    stream = chat_stream(
+        deployment=deployment, messages=messages, caller=caller, engagement=engagement, **model_options
+    )
+    for _ in stream:
+        pass
+    return stream
