@@ -12,7 +12,9 @@ from engagements.services import engagement_assign, engagement_create
 pytestmark = pytest.mark.django_db
 
 
-def test_client_user_sees_only_their_own_clients_engagements(engagement, other_client_org, fde, client_member, outsider):
+def test_client_user_sees_only_their_own_clients_engagements(
+    engagement, other_client_org, fde, client_member, outsider
+):
     other = engagement_create(client=other_client_org, name="Other", lead=fde)
     assert list(engagement_list_for_user(user=client_member)) == [engagement]
     assert list(engagement_list_for_user(user=outsider)) == [other]

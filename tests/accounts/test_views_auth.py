@@ -40,7 +40,7 @@ def test_anonymous_users_are_sent_to_login(client):
 
 def test_page_header_carries_htmx_csrf_header_and_health_indicator(fde_http):
     html = fde_http.get("/engagements/").content.decode()
-    assert "hx-headers='{\"X-CSRFToken\"" in html
+    assert 'hx-headers=\'{"X-CSRFToken"' in html
     assert 'id="health-badge"' in html
     for label in ("Engagements", "Knowledge &amp; prototypes", "Deployments", "Portal preview"):
         assert label in html

@@ -24,7 +24,11 @@ def test_api_key_is_encrypted_at_rest_and_kept_when_not_given_again():
 
 def test_api_key_is_never_rendered_back(fde_http):
     deployment = deployment_save(name="GPU", base_url="http://gpu:8000/v1", served_model_name="m", api_key="sk-xyz-789")
-    for path in ("/deployments/", f"/deployments/{deployment.uuid}/", f"/admin/deployments/deployment/{deployment.pk}/change/"):
+    for path in (
+        "/deployments/",
+        f"/deployments/{deployment.uuid}/",
+        f"/admin/deployments/deployment/{deployment.pk}/change/",
+    ):
         html = fde_http.get(path).content.decode()
         assert "sk-xyz-789" not in html
         assert deployment.api_key_encrypted not in html
