@@ -5,3 +5,6 @@ from django.apps import AppConfig
 
 class EngagementsConfig(AppConfig):
     name = "engagements"
+
+    def ready(self) -> None:
+        from engagements import providers  # noqa: F401  (registers the metric providers)

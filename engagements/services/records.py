@@ -1,0 +1,150 @@
+"""Stakeholders and their sign-offs, requirements, risks and decisions kept on an engagement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from engagements.models import Decision, Engagement, Requirement, Risk, SignOff, Stakeholder
+from engagements.services._common import require_editor
+from engagements.services.activity import activity_record
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _save_new(obj: M, *, engagement: Engagement, actor: Any, verb: str, target: str) -> M:
+    require_editor(engagement, actor)
+    obj.full_clean()
+    obj.save()
+    activity_record(engagement=engagement, actor=actor, verb=verb, target=target)
+    return obj
+
+
+@transaction.atomic
+def stakeholder_create(
+    *,
+    engagement: Engagement,
+    actor: Any,
+    name: str,
+    role: str,
+    title: str = "",
+    email: str = "",
+    influence: int = Stakeholder.Level.MEDIUM,
+    interest: int = Stakeholder.Level.MEDIUM,
+) -> Stakeholder:
+    stakeholder = Stakeholder(
+        engagement=engagement, name=name, role=role, title=title, email=email, influence=influence, interest=interest
+    )
+    return _save_new(stakeholder, engagement=engagement, actor=actor, verb="added the stakeholder", target=name)
+
+
+@transaction.atomic
+def signoff_record(*, stakeholder: Stakeholder, actor: Any, phase: str | None = None) -> SignOff:
+    """Record that ``stakeholder`` signed off on a phase (default: the engagement's current phase)."""
+    engagement = stakeholder.engagement
+    phase = phase or engagement.phase
+    if SignOff.objects.filter(stakeholder=stakeholder, phase=phase).exists():
+        raise ValidationError(f"{stakeholder.name} has already signed off on this phase.")
+    signoff = SignOff(engagement=engagement, stakeholder=stakeholder, phase=phase, recorded_by=actor)
+    verb = f"recorded a {signoff.get_phase_display()} sign-off from"
+    return _save_new(signoff, engagement=engagement, actor=actor, verb=verb, target=stakeholder.name)
+
+
+@transaction.atomic
+def requirement_create(
+    *,
+    engagement: Engagement,
+    actor: Any,
+    title: str,
+    priority: str = Requirement.Priority.SHOULD,
+    status: str = Requirement.Status.PROPOSED,
+    description: str = "",
+    acceptance_criteria: str = "",
+) -> Requirement:
+    requirement = Requirement(
+        engagement=engagement,
+        title=title,
+        priority=priority,
+        status=status,
+        description=description,
+        acceptance_criteria=acceptance_criteria,
+    )
+    return _save_new(requirement, engagement=engagement, actor=actor, verb="added the requirement", target=title)
+
+
+@transaction.atomic
+def requirement_set_status(*, requirement: Requirement, actor: Any, status: str) -> Requirement:
+    require_editor(requirement.engagement, actor)
+    requirement.status = status
+    requirement.full_clean()
+    requirement.save(update_fields=["status"])
+    verb = f"marked {requirement.get_status_display().lower()}:"
+    activity_record(engagement=requirement.engagement, actor=actor, verb=verb, target=requirement.title)
+    return requirement
+
+
+@transaction.atomic
+def risk_create(
+    *,
+    engagement: Engagement,
+    actor: Any,
+    title: str,
+    likelihood: int,
+    impact: int,
+    description: str = "",
+    owner: str = "",
+    mitigation: str = "",
+    status: str = Risk.Status.OPEN,
+) -> Risk:
+    risk = Risk(
+        engagement=engagement,
+        title=title,
+        likelihood=likelihood,
+        impact=impact,
+        description=description,
+        owner=owner,
+        mitigation=mitigation,
+        status=status,
+    )
+    return _save_new(risk, engagement=engagement, actor=actor, verb="logged the risk", target=title)
+
+
+@transaction.atomic
+def risk_set_status(*, risk: Risk, actor: Any, status: str) -> Risk:
+    require_editor(risk.engagement, actor)
+    risk.status = status
+    risk.full_clean()
+    risk.save(update_fields=["status"])
+    verb = f"set risk status to {risk.get_status_display().lower()}:"
+    activity_record(engagement=risk.engagement, actor=actor, verb=verb, target=risk.title)
+    return risk
+
+
+@transaction.atomic
+def decision_create(
+    *,
+    engagement: Engagement,
+    actor: Any,
+    title: str,
+    decision: str,
+    context: str = "",
+    consequences: str = "",
+    decided_on: dt.date | None = None,
+) -> Decision:
+    row = Decision(engagement=engagement, title=title, decision=decision, context=context, consequences=consequences)
+    if decided_on is not None:
+        row.decided_on = decided_on
+    return _save_new(row, engagement=engagement, actor=actor, verb="logged the decision", target=title)
+
+
+@transaction.atomic
+def record_delete(*, record: Stakeholder | Requirement | Risk | Decision, actor: Any) -> None:
+    """Delete a stakeholder, requirement, risk or decision; the feed keeps a line saying so."""
+    engagement = record.engagement
+    require_editor(engagement, actor)
+    kind = record._meta.verbose_name
+    activity_record(engagement=engagement, actor=actor, verb=f"deleted the {kind}", target=str(record))
+    record.delete()
