@@ -19,7 +19,7 @@ class DeploymentForm(forms.ModelForm):
 
     class Meta:
         model = Deployment
-        fields = ["name", "engine", "base_url", "served_model_name", "engagement", "is_active"]
+        fields = ["name", "engine", "base_url", "served_model_name", "context_window", "engagement", "is_active"]
 
     def save(self, commit: bool = True) -> Any:
         instance = super().save(commit=False)

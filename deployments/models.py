@@ -27,6 +27,11 @@ class Deployment(models.Model):
         help_text="The OpenAI-compatible root, ending in /v1, e.g. http://gpu-1:8000/v1",
     )
     served_model_name = models.CharField(max_length=200, help_text="The model name the server answers to.")
+    context_window = models.PositiveIntegerField(
+        "context window (tokens)",
+        default=2048,
+        help_text="The server's maximum model length; prompts are cut to fit it with room for the answer.",
+    )
     api_key_encrypted = models.TextField(blank=True, editable=False)
     engagement = models.ForeignKey(
         "engagements.Engagement",

@@ -15,6 +15,7 @@ def seed(people: dict[str, Any]) -> dict[str, Any]:
         name=LOCAL_VLLM_NAME,
         base_url=settings.LOCAL_VLLM_URL,
         served_model_name=settings.LOCAL_VLLM_MODEL,
+        context_window=2048,
         engine=Deployment.Engine.VLLM,
     )
     return {"local_vllm": local}

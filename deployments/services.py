@@ -14,6 +14,7 @@ def deployment_save(
     engine: str = Deployment.Engine.VLLM,
     api_key: str | None = None,
     engagement: object | None = None,
+    context_window: int | None = None,
 ) -> Deployment:
     """Create the deployment called ``name`` or update it; ``api_key=None`` keeps the stored key."""
     deployment = Deployment.objects.filter(name=name).first() or Deployment(name=name)
@@ -21,6 +22,8 @@ def deployment_save(
     deployment.served_model_name = served_model_name
     deployment.engine = engine
     deployment.engagement = engagement  # type: ignore[assignment]
+    if context_window is not None:
+        deployment.context_window = context_window
     if api_key is not None:
         deployment.api_key = api_key
     deployment.full_clean()

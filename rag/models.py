@@ -239,3 +239,7 @@ class ChunkEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chunk_id} · {self.model_id}"
+
+
+# The prototype, evaluation and feedback models live in their own module.
+from rag.models_prototypes import *  # noqa: E402, F403
