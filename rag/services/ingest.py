@@ -1,0 +1,499 @@
+"""Ingestion: sources and documents in, chunks and vectors out, as re-runnable batches (job rows).
+
+Flow: a service records documents (``documents_add_files``, ``source_sync``) and a ``IngestionBatch`` row, then
+enqueues ``rag.tasks.ingest_batch`` on commit. The task claims the row (``batch_claim``) and calls ``batch_run``,
+which parses → normalises → chunks → embeds in batches → stores in bulk, a group of documents at a time.
+
+Every step is re-runnable: a document's chunks and vectors are replaced, and its status and the batch's progress
+advanced, in one transaction, so a worker killed at any point leaves each document either fully stored or still
+pending. ``batch_reclaim_stuck`` (run by Celery beat) puts batches whose worker died back in the queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.template import Context, Engine
+from django.utils import timezone
+
+from rag import archives, parsers
+from rag.chunking import ChunkDraft, chunk_segments
+from rag.embeddings import EmbeddingError, embed_documents
+from rag.models import Chunk, ChunkEmbedding, DataSource, Document, IngestionBatch, JobStatus, KnowledgeBase
+
+logger = logging.getLogger(__name__)
+UPLOAD_SOURCE_NAME = "Uploads"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _enqueue(batch: IngestionBatch) -> None:
+    from rag.tasks import ingest_batch
+
+    ingest_batch.delay_on_commit(batch_id=batch.pk)
+
+
+# --- sources -------------------------------------------------------------------------------------------------
+
+
+def source_upload_for(*, knowledge_base: KnowledgeBase) -> DataSource:
+    source, _ = DataSource.objects.get_or_create(
+        knowledge_base=knowledge_base, name=UPLOAD_SOURCE_NAME, defaults={"kind": DataSource.Kind.UPLOAD}
+    )
+    return source
+
+
+@transaction.atomic
+def source_create_folder(*, knowledge_base: KnowledgeBase, path: str, name: str = "") -> DataSource:
+    folder = Path(path).expanduser().resolve()
+    source = DataSource(knowledge_base=knowledge_base, name=name or f"Folder {folder}", kind=DataSource.Kind.FOLDER)
+    source.folder_path = str(folder)
+    source.full_clean()
+    source.save()
+    return source
+
+
+@transaction.atomic
+def source_create_sql(
+    *,
+    knowledge_base: KnowledgeBase,
+    name: str,
+    connection_url: str,
+    query: str,
+    key_column: str,
+    row_template: str,
+    title_column: str = "",
+) -> DataSource:
+    source = DataSource(
+        knowledge_base=knowledge_base,
+        name=name,
+        kind=DataSource.Kind.SQL,
+        query=query,
+        key_column=key_column,
+        title_column=title_column,
+        row_template=row_template,
+    )
+    source.connection_url = connection_url
+    source.full_clean()
+    source.save()
+    return source
+
+
+# --- documents -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Upsert:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+
+def _document_upsert(
+    *,
+    source: DataSource,
+    batch: IngestionBatch,
+    external_id: str,
+    data: bytes,
+    file_name: str,
+    error: str = "",
+    title: str = "",
+    counts: _Upsert,
+) -> Document | None:
+    """Record one file's content for ``batch``; None when the stored content already has this hash."""
+    digest = _sha256(data)
+    doc = Document.objects.select_for_update().filter(source=source, external_id=external_id).first()
+    if doc is not None and not error and doc.content_hash == digest and doc.status == Document.Status.READY:
+        counts.unchanged += 1
+        return None
+    if doc is None:
+        doc = Document(knowledge_base=source.knowledge_base, source=source, external_id=external_id)
+        counts.created += 1
+    else:
+        counts.changed += 1
+        if doc.content:
+            doc.content.delete(save=False)
+    doc.batch = batch
+    doc.file_name = Path(file_name).name[:500]
+    doc.title = title[:500]
+    doc.content_hash = digest
+    doc.size_bytes = len(data)
+    doc.attempts = 0
+    if error:
+        doc.status, doc.error = Document.Status.FAILED, error
+    else:
+        doc.status, doc.error = Document.Status.PENDING, ""
+        doc.content.save(
+            f"{source.knowledge_base.uuid}/{doc.uuid}{Path(file_name).suffix.lower()}", ContentFile(data), save=False
+        )
+    doc.save()
+    return doc
+
+
+def _entries(name: str, data: bytes) -> list[archives.ArchiveEntry]:
+    return archives.expand(name, data) if archives.is_zip(name, data) else [archives.ArchiveEntry(name, data)]
+
+
+def _batch_new(*, knowledge_base: KnowledgeBase, source: DataSource | None, label: str, actor: Any) -> IngestionBatch:
+    return IngestionBatch.objects.create(
+        knowledge_base=knowledge_base,
+        source=source,
+        label=label,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+def _batch_count(batch: IngestionBatch, counts: _Upsert) -> None:
+    documents = batch.documents.all()
+    batch.total = documents.count()
+    batch.failed_count = documents.filter(status=Document.Status.FAILED).count()
+    batch.progress = documents.filter(status__in=[Document.Status.READY, Document.Status.FAILED]).count()
+    batch.skipped_count = counts.unchanged
+    if batch.total == batch.progress:
+        batch.status, batch.finished_at = JobStatus.DONE, timezone.now()
+    batch.save()
+
+
+@transaction.atomic
+def documents_add_files(
+    *, knowledge_base: KnowledgeBase, files: Iterable[tuple[str, bytes]], actor: Any = None
+) -> IngestionBatch:
+    """Record uploaded files (zip archives expanded) as documents of the base's upload source, and queue them.
+
+    A file whose name is already in the base is replaced when its content changed and skipped when not. A file
+    that cannot be accepted (too large, a zip bomb) becomes a failed document saying why; the rest go on.
+    """
+    source = source_upload_for(knowledge_base=knowledge_base)
+    batch = _batch_new(knowledge_base=knowledge_base, source=source, label="Upload", actor=actor)
+    counts = _Upsert()
+    names = []
+    max_bytes = int(getattr(settings, "RAG_MAX_FILE_BYTES", 25 * 1024 * 1024))
+    for name, data in files:
+        names.append(name)
+        for entry in _entries(name, data) if len(data) <= max_bytes * 4 else [archives.ArchiveEntry(name, data)]:
+            _document_upsert(
+                source=source,
+                batch=batch,
+                external_id=entry.name,
+                data=entry.data,
+                file_name=entry.name,
+                error=entry.error,
+                counts=counts,
+            )
+    batch.label = f"Upload of {names[0]}" + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+    _batch_count(batch, counts)
+    if batch.status == JobStatus.QUEUED:
+        _enqueue(batch)
+    return batch
+
+
+@transaction.atomic
+def source_sync(*, source: DataSource, actor: Any = None) -> IngestionBatch:
+    """Queue a re-sync of a folder or SQL source; the worker reads the source (it may be slow or down)."""
+    batch = _batch_new(knowledge_base=source.knowledge_base, source=source, label=f"Sync of {source.name}", actor=actor)
+    _enqueue(batch)
+    return batch
+
+
+def _discover_folder(source: DataSource, batch: IngestionBatch, counts: _Upsert) -> set[str]:
+    root = Path(source.folder_path)
+    if not root.is_dir():
+        raise parsers.ParseError(f"The folder {root} does not exist or cannot be read on the server.")
+    seen: set[str] = set()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if any(part.startswith(".") for part in Path(relative).parts):
+            continue
+        for entry in _entries(relative, path.read_bytes()):
+            seen.add(entry.name)
+            _document_upsert(
+                source=source,
+                batch=batch,
+                external_id=entry.name,
+                data=entry.data,
+                file_name=entry.name,
+                error=entry.error,
+                counts=counts,
+            )
+    return seen
+
+
+def _discover_sql(source: DataSource, batch: IngestionBatch, counts: _Upsert) -> set[str]:
+    import sqlalchemy
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    template = Engine(autoescape=False).from_string(source.row_template)
+    timeout = int(getattr(settings, "RAG_SQL_CONNECT_TIMEOUT", 10))
+    try:
+        url = sqlalchemy.make_url(source.connection_url)
+        connect_args = {"connect_timeout": timeout} if url.get_backend_name() == "postgresql" else {}
+        engine = sqlalchemy.create_engine(url, connect_args=connect_args, poolclass=NullPool)
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise parsers.ParseError(f"The connection URL is not valid: {exc}") from exc
+    try:
+        conn = engine.connect()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = getattr(exc, "orig", None) or exc
+        raise parsers.ParseError(f"Cannot connect to the database: {reason}. Check the URL and the network.") from exc
+    try:
+        rows = [dict(row._mapping) for row in conn.execute(sqlalchemy.text(source.query))]
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise parsers.ParseError(f"The query failed: {reason}. Fix the query and sync again.") from exc
+    finally:
+        conn.close()
+        engine.dispose()
+    seen: set[str] = set()
+    for row in rows:
+        if source.key_column not in row:
+            raise parsers.ParseError(f"The query returns no column named {source.key_column!r} (the key column).")
+        key = str(row[source.key_column])
+        seen.add(key)
+        text = template.render(Context(row))
+        title = str(row.get(source.title_column, "")) if source.title_column else ""
+        _document_upsert(
+            source=source,
+            batch=batch,
+            external_id=key,
+            data=text.encode(),
+            file_name=f"{key}.txt",
+            title=title,
+            counts=counts,
+        )
+    return seen
+
+
+@transaction.atomic
+def source_discover(*, batch: IngestionBatch) -> None:
+    """Read a folder or SQL source into documents: new and changed ones join the batch, removed ones go."""
+    source = batch.source
+    assert source is not None
+    counts = _Upsert()
+    seen = (_discover_folder if source.kind == DataSource.Kind.FOLDER else _discover_sql)(source, batch, counts)
+    removed = source.documents.exclude(external_id__in=seen)
+    for doc in removed:
+        if doc.content:
+            doc.content.delete(save=False)
+    removed.delete()
+    DataSource.objects.filter(pk=source.pk).update(last_synced_at=timezone.now(), last_error="")
+    _batch_count(batch, counts)
+    if batch.status == JobStatus.DONE:
+        return
+    IngestionBatch.objects.filter(pk=batch.pk).update(status=JobStatus.RUNNING, finished_at=None)
+
+
+@transaction.atomic
+def document_retry(*, document: Document, actor: Any = None) -> IngestionBatch:
+    batch = _batch_new(
+        knowledge_base=document.knowledge_base, source=None, label=f"Retry of {document.external_id}", actor=actor
+    )
+    Document.objects.filter(pk=document.pk).update(
+        batch=batch, status=Document.Status.PENDING, error="", ingested_hash=""
+    )
+    batch.total = 1
+    batch.save(update_fields=["total"])
+    _enqueue(batch)
+    return batch
+
+
+@transaction.atomic
+def knowledge_base_reindex(*, knowledge_base: KnowledgeBase, actor: Any = None) -> IngestionBatch:
+    """Re-chunk and re-embed every document (after a chunking change or a new embedding model)."""
+    batch = _batch_new(knowledge_base=knowledge_base, source=None, label="Re-index", actor=actor)
+    docs = knowledge_base.documents.exclude(content="")
+    batch.total = docs.update(batch=batch, status=Document.Status.PENDING, error="", ingested_hash="")
+    batch.save(update_fields=["total"])
+    _enqueue(batch)
+    return batch
+
+
+# --- the pipeline --------------------------------------------------------------------------------------------
+
+
+def batch_claim(*, batch_id: int) -> bool:
+    """Move a queued batch to running; False when another worker has it or it is finished."""
+    now = timezone.now()
+    return (
+        IngestionBatch.objects.filter(pk=batch_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
+        )
+        == 1
+    )
+
+
+@dataclass
+class _Prepared:
+    document: Document
+    drafts: list[ChunkDraft]
+    parsed: parsers.ParsedDocument
+
+
+def _prepare(doc: Document, kb: KnowledgeBase) -> _Prepared:
+    with doc.content.open("rb") as handle:
+        data = handle.read()
+    parsed = parsers.parse(name=doc.file_name or doc.external_id, data=data)
+    drafts = chunk_segments(
+        parsed.segments, chunk_size=kb.chunk_size, chunk_overlap=kb.chunk_overlap, token_based=kb.token_chunking
+    )
+    return _Prepared(document=doc, drafts=drafts, parsed=parsed)
+
+
+def _fail(batch: IngestionBatch, doc: Document, message: str) -> None:
+    with transaction.atomic():
+        Document.objects.filter(pk=doc.pk).update(
+            status=Document.Status.FAILED, error=message, attempts=F("attempts") + 1
+        )
+        IngestionBatch.objects.filter(pk=batch.pk).update(
+            progress=F("progress") + 1, failed_count=F("failed_count") + 1, heartbeat_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def _store(batch: IngestionBatch, item: _Prepared, vectors: dict[int, Any], kb: KnowledgeBase) -> None:
+    doc = Document.objects.select_for_update().get(pk=item.document.pk)
+    if doc.status == Document.Status.READY and doc.ingested_hash == doc.content_hash:
+        return  # a redelivered task already stored this one
+    doc.chunks.all().delete()
+    chunks = Chunk.objects.bulk_create(
+        Chunk(
+            document=doc,
+            knowledge_base=kb,
+            index=d.index,
+            text=d.text,
+            page=d.page,
+            heading_path=d.heading_path,
+            char_start=d.char_start,
+            char_end=d.char_end,
+        )
+        for d in item.drafts
+    )
+    doc.chunks.update(search_vector=SearchVector("text", config=kb.text_search_config))
+    ChunkEmbedding.objects.bulk_create(
+        ChunkEmbedding(chunk=chunk, model_id=model_id, knowledge_base=kb, embedding=matrix[i])
+        for model_id, matrix in vectors.items()
+        for i, chunk in enumerate(chunks)
+    )
+    parsed = item.parsed
+    doc.status, doc.error = Document.Status.READY, ""
+    doc.chunk_count = len(chunks)
+    doc.ingested_hash = doc.content_hash
+    doc.ingested_at = timezone.now()
+    doc.mime_type = parsed.mime_type
+    doc.title = doc.title or parsed.title[:500]
+    doc.page_count = parsed.page_count
+    doc.document_date = parsed.document_date or doc.document_date
+    doc.metadata = {**doc.metadata, **parsed.metadata}
+    doc.attempts += 1
+    doc.save()
+    IngestionBatch.objects.filter(pk=batch.pk).update(progress=F("progress") + 1, heartbeat_at=timezone.now())
+
+
+def _groups(docs: list[Document], kb: KnowledgeBase, batch: IngestionBatch) -> Iterable[list[_Prepared]]:
+    # Documents are embedded together until a group has enough chunks to keep the model's batches full.
+    target = int(getattr(settings, "RAG_EMBED_GROUP_CHUNKS", 256))
+    group: list[_Prepared] = []
+    size = 0
+    for doc in docs:
+        Document.objects.filter(pk=doc.pk).update(status=Document.Status.PROCESSING)
+        try:
+            item = _prepare(doc, kb)
+        except parsers.ParseError as exc:
+            _fail(batch, doc, str(exc))
+            continue
+        except Exception as exc:
+            logger.exception("parsing %s failed", doc.external_id)
+            _fail(batch, doc, f"The file could not be read: {type(exc).__name__}: {exc}")
+            continue
+        group.append(item)
+        size += len(item.drafts)
+        if size >= target:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def batch_run(*, batch_id: int) -> IngestionBatch:
+    """Process a claimed (running) batch to the end; safe to call again on the same batch after a crash."""
+    batch = IngestionBatch.objects.select_related("knowledge_base", "source").get(pk=batch_id)
+    kb = batch.knowledge_base
+    if batch.source and batch.source.kind in {DataSource.Kind.FOLDER, DataSource.Kind.SQL}:
+        try:
+            source_discover(batch=batch)
+        except parsers.ParseError as exc:
+            DataSource.objects.filter(pk=batch.source.pk).update(last_error=str(exc))
+            return batch_finish(batch_id=batch.pk, error=str(exc))
+    models = list(kb.embedding_models.all())
+    docs = list(batch.documents.filter(status__in=[Document.Status.PENDING, Document.Status.PROCESSING]).order_by("pk"))
+    for group in _groups(docs, kb, batch):
+        texts = [d.text for item in group for d in item.drafts]
+        try:
+            matrices = {m.pk: embed_documents(m, texts) for m in models}
+        except EmbeddingError as exc:
+            for item in group:
+                _fail(batch, item.document, str(exc))
+            continue
+        start = 0
+        for item in group:
+            end = start + len(item.drafts)
+            _store(batch, item, {pk: matrix[start:end] for pk, matrix in matrices.items()}, kb)
+            start = end
+    return batch_finish(batch_id=batch.pk)
+
+
+@transaction.atomic
+def batch_finish(*, batch_id: int, error: str = "") -> IngestionBatch:
+    batch = IngestionBatch.objects.select_for_update().get(pk=batch_id)
+    batch.finished_at = timezone.now()
+    if error:
+        batch.status, batch.last_error = JobStatus.FAILED, error
+    else:
+        docs = batch.documents.all()
+        batch.total = max(batch.total, docs.count())
+        batch.progress = docs.filter(status__in=[Document.Status.READY, Document.Status.FAILED]).count()
+        batch.failed_count = docs.filter(status=Document.Status.FAILED).count()
+        batch.status = JobStatus.DONE
+        batch.last_error = (
+            f"{batch.failed_count} document(s) failed; see each one's error." if batch.failed_count else ""
+        )
+    batch.save()
+    return batch
+
+
+@transaction.atomic
+def batch_reclaim_stuck(*, older_than: timedelta | None = None) -> list[int]:
+    """Re-queue running batches whose worker stopped beating (killed, lost); give up after the attempt limit."""
+    if older_than is None:
+        older_than = timedelta(seconds=int(getattr(settings, "RAG_BATCH_STALE_SECONDS", 300)))
+    max_attempts = int(getattr(settings, "RAG_BATCH_MAX_ATTEMPTS", 3))
+    stale = IngestionBatch.objects.select_for_update(skip_locked=True).filter(
+        status=JobStatus.RUNNING, heartbeat_at__lte=timezone.now() - older_than
+    )
+    requeued = []
+    for batch in stale:
+        batch.documents.filter(status=Document.Status.PROCESSING).update(status=Document.Status.PENDING)
+        if batch.attempts >= max_attempts:
+            batch.status, batch.finished_at = JobStatus.FAILED, timezone.now()
+            batch.last_error = f"The batch stopped {batch.attempts} times without finishing; retry it."
+            batch.save()
+            continue
+        batch.status = JobStatus.QUEUED
+        batch.save(update_fields=["status"])
+        _enqueue(batch)
+        requeued.append(batch.pk)
+    return requeued

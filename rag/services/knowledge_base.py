@@ -1,0 +1,93 @@
+"""Knowledge bases and the embedding models that index them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+
+from engagements.models import Engagement
+from rag.embeddings import LOCAL_DEFAULT_DIMENSIONS, LOCAL_DEFAULT_KEY
+from rag.models import EmbeddingModel, KnowledgeBase, TextSearchConfig
+
+
+def _hnsw_index_name(model: EmbeddingModel) -> str:
+    return f"rag_chunkemb_hnsw_m{model.pk}"
+
+
+def _ensure_hnsw_index(model: EmbeddingModel) -> None:
+    # A partial index per model over a cast expression: each model's vectors have their own dimension and graph.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS {_hnsw_index_name(model)} ON rag_chunkembedding "
+            f"USING hnsw ((embedding::vector({int(model.dimensions)})) vector_cosine_ops) "
+            f"WHERE model_id = {int(model.pk)}"
+        )
+
+
+@transaction.atomic
+def embedding_model_register(
+    *,
+    key: str,
+    label: str,
+    kind: str = EmbeddingModel.Kind.OPENAI,
+    model_name: str,
+    dimensions: int,
+    base_url: str = "",
+    api_key: str = "",
+) -> EmbeddingModel:
+    model = EmbeddingModel(
+        key=key, label=label, kind=kind, model_name=model_name, base_url=base_url, dimensions=dimensions
+    )
+    model.api_key = api_key
+    model.full_clean()
+    model.save()
+    _ensure_hnsw_index(model)
+    return model
+
+
+def embedding_model_default() -> EmbeddingModel:
+    model = EmbeddingModel.objects.filter(key=LOCAL_DEFAULT_KEY).first()
+    if model is None:
+        model = embedding_model_register(
+            key=LOCAL_DEFAULT_KEY,
+            label="all-MiniLM-L6-v2 (local)",
+            kind=EmbeddingModel.Kind.LOCAL,
+            model_name="sentence-transformers/all-MiniLM-L6-v2",
+            dimensions=LOCAL_DEFAULT_DIMENSIONS,
+        )
+    return model
+
+
+@transaction.atomic
+def knowledge_base_create(
+    *,
+    engagement: Engagement,
+    name: str,
+    actor: Any = None,
+    description: str = "",
+    text_search_config: str = TextSearchConfig.SIMPLE,
+    chunk_size: int = 800,
+    chunk_overlap: int = 120,
+    token_chunking: bool = False,
+) -> KnowledgeBase:
+    kb = KnowledgeBase(
+        engagement=engagement,
+        name=name,
+        description=description,
+        text_search_config=text_search_config,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        token_chunking=token_chunking,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    kb.full_clean()
+    kb.save()
+    kb.embedding_models.add(embedding_model_default())
+    return kb
+
+
+@transaction.atomic
+def knowledge_base_add_embedding_model(*, knowledge_base: KnowledgeBase, model: EmbeddingModel) -> None:
+    """Index the base with a second model side by side; the next re-index (retry or sync) fills its vectors."""
+    knowledge_base.embedding_models.add(model)
