@@ -177,7 +177,17 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE["rag-reclaim-stuck-batches"] = {"task": "rag.reclaim_stuck_batches", "schedule": 60.0}
 WORKER_HEARTBEAT_TTL = 30
+
+# Knowledge-base ingestion limits (per file and per archive) and the age at which a silent batch is reclaimed.
+RAG_MAX_FILE_BYTES = env.int("RAG_MAX_FILE_BYTES", default=25 * 1024 * 1024)
+RAG_MAX_ARCHIVE_BYTES = env.int("RAG_MAX_ARCHIVE_BYTES", default=500 * 1024 * 1024)
+RAG_MAX_ARCHIVE_DEPTH = env.int("RAG_MAX_ARCHIVE_DEPTH", default=2)
+RAG_MAX_COLUMNS = env.int("RAG_MAX_COLUMNS", default=2000)
+RAG_BATCH_STALE_SECONDS = env.int("RAG_BATCH_STALE_SECONDS", default=300)
+RAG_RERANK_MODEL_PATH = env.str("RAG_RERANK_MODEL_PATH", default="")
+RAG_RERANK_URL = env.str("RAG_RERANK_URL", default="")
 
 # The local model server that `make run` starts and the demo seed registers.
 LOCAL_VLLM_URL = env.str("LOCAL_VLLM_URL", default="http://127.0.0.1:8001/v1")
