@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db.models import Sum
+
+from engagements.models import Engagement
+from rag.models import Chunk, ChunkEmbedding, Document, IngestionBatch, JobStatus, KnowledgeBase
+from rag.services import ingest
+from rag.services.knowledge_base import knowledge_base_create
+from tests.fixtures_services import wait_for
+
+pytestmark = pytest.mark.celery_worker
+
+
+@pytest.fixture(autouse=True)
+def _media_root() -> Iterator[None]:
+    # The worker process reads documents from the configured media folder, so the test uses it too.
+    yield
+
+
+@pytest.fixture
+def worker_kb(engagement: Engagement, fde: Any) -> Iterator[KnowledgeBase]:
+    kb = knowledge_base_create(engagement=engagement, name="Worker test", actor=fde, chunk_size=300, chunk_overlap=0)
+    yield kb
+    shutil.rmtree(settings.MEDIA_ROOT / "rag" / "documents" / str(kb.uuid), ignore_errors=True)
+
+
+def _corpus(count: int) -> list[tuple[str, bytes]]:
+    paragraph = "Section {i}.{j}: carriers must report damage for shipment {i} within {j} days of delivery. "
+    return [
+        (f"policy-{i:03}.txt", "\n\n".join(paragraph.format(i=i, j=j) * 3 for j in range(8)).encode())
+        for i in range(count)
+    ]
+
+
+def test_killed_worker_mid_batch_finishes_after_reclaim_with_no_duplicates(
+    celery_worker: Any, worker_kb: KnowledgeBase
+) -> None:
+    batch = ingest.documents_add_files(knowledge_base=worker_kb, files=_corpus(80))
+    progress = wait_for(
+        lambda: IngestionBatch.objects.get(pk=batch.pk).progress, timeout=120, interval=0.05, message="progress"
+    )
+    celery_worker.kill()
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.RUNNING and 0 < progress and batch.progress < batch.total
+
+    assert ingest.batch_reclaim_stuck(older_than=timedelta(0)) == [batch.pk]
+    celery_worker.start()
+    wait_for(
+        lambda: IngestionBatch.objects.get(pk=batch.pk).status == JobStatus.DONE, timeout=180, message="batch done"
+    )
+
+    batch.refresh_from_db()
+    docs = Document.objects.filter(knowledge_base=worker_kb)
+    assert (batch.progress, batch.total, batch.failed_count, batch.attempts) == (80, 80, 0, 2)
+    assert docs.filter(status=Document.Status.READY).count() == 80
+    chunks = Chunk.objects.filter(knowledge_base=worker_kb)
+    assert chunks.count() == docs.aggregate(n=Sum("chunk_count"))["n"]
+    assert ChunkEmbedding.objects.filter(knowledge_base=worker_kb).count() == chunks.count()
+    for doc in docs:
+        assert sorted(doc.chunks.values_list("index", flat=True)) == list(range(doc.chunk_count))
