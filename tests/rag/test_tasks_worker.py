@@ -48,7 +48,7 @@ def test_killed_worker_mid_batch_finishes_after_reclaim_with_no_duplicates(
     )
     celery_worker.kill()
     batch.refresh_from_db()
-    assert batch.status == JobStatus.RUNNING and 0 < progress and batch.progress < batch.total
+    assert batch.status == JobStatus.RUNNING and progress > 0 and batch.progress < batch.total
 
     assert ingest.batch_reclaim_stuck(older_than=timedelta(0)) == [batch.pk]
     celery_worker.start()
