@@ -59,6 +59,8 @@ def engagement_create(
     success_criteria: str = "",
     start_date: dt.date | None = None,
     target_date: dt.date | None = None,
+    health: str = Engagement.Health.ON_TRACK,
+    health_reason: str = "",
 ) -> Engagement:
     """Create an engagement in Discover with its own copy of the default gate criteria."""
     engagement = Engagement(
@@ -69,6 +71,8 @@ def engagement_create(
         success_criteria=success_criteria,
         start_date=start_date,
         target_date=target_date,
+        health=health,
+        health_reason=health_reason,
     )
     _clean_engagement(engagement)
     engagement.save()

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from engagements.models import Engagement, GateCriterion, Phase
+from engagements.services import kpi_create, kpi_measurement_record, risk_create, stakeholder_create
+from engagements.views.sections import SECTION_KEYS
+
+
+def _url(engagement: Engagement, section: str = "overview") -> str:
+    if section == "overview":
+        return reverse("engagements:detail", kwargs={"uuid": engagement.uuid})
+    return reverse("engagements:section", kwargs={"uuid": engagement.uuid, "section": section})
+
+
+@pytest.mark.parametrize("section", sorted(SECTION_KEYS))
+def test_owning_fde_sees_every_section(fde_http: HttpClient, engagement: Engagement, fde, section: str) -> None:
+    stakeholder_create(engagement=engagement, actor=fde, name="Sam Sponsor", role="sponsor")
+    risk_create(engagement=engagement, actor=fde, title="Data late", likelihood=4, impact=4)
+    kpi = kpi_create(engagement=engagement, actor=fde, name="Handling time", unit="min", baseline=25, target=10)
+    kpi_measurement_record(kpi=kpi, actor=fde, measured_on=engagement.created_at.date(), value=22)
+    response = fde_http.get(_url(engagement, section))
+    assert response.status_code == 200
+    assert engagement.name in response.content.decode()
+
+
+@pytest.mark.parametrize("section", ["overview", "stakeholders", "kpis"])
+def test_client_member_gets_404_in_the_fde_workspace(member_http: HttpClient, engagement: Engagement, section) -> None:
+    assert member_http.get(_url(engagement, section)).status_code == 404
+
+
+@pytest.mark.parametrize("section", ["overview", "risks"])
+def test_outsider_gets_404_on_engagement_detail(outsider_http: HttpClient, engagement: Engagement, section) -> None:
+    assert outsider_http.get(_url(engagement, section)).status_code == 404
+
+
+def test_outsider_cannot_post_to_a_gate(outsider_http: HttpClient, engagement: Engagement) -> None:
+    item = engagement.criteria.filter(kind="checklist").first()
+    url = reverse("engagements:criterion_check", kwargs={"uuid": engagement.uuid, "item": item.uuid})
+    assert outsider_http.post(url, {"checked": "on"}).status_code == 404
+    item.refresh_from_db()
+    assert item.checked_at is None
+
+
+def test_unknown_section_is_404(fde_http: HttpClient, engagement: Engagement) -> None:
+    assert fde_http.get(_url(engagement, "payroll")).status_code == 404
+
+
+def test_unassigned_fde_may_look_but_not_change(other_fde, engagement: Engagement) -> None:
+    http = HttpClient()
+    http.force_login(other_fde)
+    page = http.get(_url(engagement)).content.decode()
+    assert "Advance to" not in page
+    url = reverse("engagements:record_create", kwargs={"uuid": engagement.uuid, "section": "risks"})
+    assert http.post(url, {"title": "x", "likelihood": 1, "impact": 1, "status": "open"}).status_code == 403
+
+
+def test_ticking_a_checklist_item_returns_the_gate_panel(fde_http: HttpClient, engagement: Engagement) -> None:
+    item = engagement.criteria.get(label="Data access granted")
+    url = reverse("engagements:criterion_check", kwargs={"uuid": engagement.uuid, "item": item.uuid})
+    response = fde_http.post(url, {"checked": "on"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert 'id="gate-panel"' in response.content.decode()
+    item.refresh_from_db()
+    assert item.checked_at is not None
+
+
+def test_advance_refused_shows_failing_criteria_on_the_panel(fde_http: HttpClient, engagement: Engagement) -> None:
+    url = reverse("engagements:advance", kwargs={"uuid": engagement.uuid})
+    response = fde_http.post(url, {"expected_phase": "discover", "note": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "The gate is not met" in response.content.decode()
+    engagement.refresh_from_db()
+    assert engagement.phase == Phase.DISCOVER
+
+
+def test_advance_from_a_stale_page_is_refused_with_a_message(fde_http: HttpClient, engagement: Engagement) -> None:
+    url = reverse("engagements:advance", kwargs={"uuid": engagement.uuid})
+    response = fde_http.post(url, {"expected_phase": "prototype", "override_reason": "go"}, HTTP_HX_REQUEST="true")
+    assert "out of date" in response.content.decode()
+
+
+def test_lead_override_advances_and_redirects(fde_http: HttpClient, engagement: Engagement) -> None:
+    url = reverse("engagements:advance", kwargs={"uuid": engagement.uuid})
+    response = fde_http.post(url, {"expected_phase": "discover", "override_reason": "Sponsor wants speed"})
+    assert response.status_code == 302
+    engagement.refresh_from_db()
+    assert engagement.phase == Phase.PROTOTYPE
+    assert "Sponsor wants speed" in fde_http.get(_url(engagement)).content.decode()
+
+
+def test_non_numeric_threshold_is_shown_on_the_form(fde_http: HttpClient, engagement: Engagement) -> None:
+    url = reverse("engagements:criterion_create", kwargs={"uuid": engagement.uuid})
+    data = {
+        "phase": "discover",
+        "kind": "metric",
+        "label": "Docs",
+        "provider_key": "rag.documents_ingested",
+        "comparison": "gte",
+        "threshold": "lots",
+    }
+    response = fde_http.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "is not a number" in response.content.decode()
+    assert not engagement.criteria.filter(label="Docs").exists()
+
+
+def test_criterion_for_a_provider_registered_later_shows_not_available(
+    fde_http: HttpClient, engagement: Engagement, fde
+) -> None:
+    GateCriterion.objects.create(
+        engagement=engagement, phase="discover", kind="metric", label="Future", provider_key="later.metric", threshold=1
+    )
+    page = fde_http.get(_url(engagement)).content.decode()
+    assert "No metric provider “later.metric” is available yet." in page
+
+
+def test_edit_with_dates_out_of_order_shows_the_error(fde_http: HttpClient, engagement: Engagement) -> None:
+    url = reverse("engagements:edit", kwargs={"uuid": engagement.uuid})
+    data = {"name": engagement.name, "health": "on_track", "start_date": "2026-05-01", "target_date": "2026-04-01"}
+    response = fde_http.post(url, data)
+    assert response.status_code == 200
+    assert "target date is before the start date" in response.content.decode()
+
+
+def test_create_engagement_makes_creator_lead(fde_http: HttpClient, client_org, fde) -> None:
+    data = {"client": client_org.pk, "name": "Invoice matching", "health": "on_track"}
+    response = fde_http.post(reverse("engagements:create"), data)
+    engagement = Engagement.objects.get(name="Invoice matching")
+    assert response.status_code == 302
+    assert engagement.assignments.get().user == fde and engagement.assignments.get().role == "lead"
