@@ -59,8 +59,8 @@ def _with_gate_progress(qs: QuerySet[Engagement]) -> QuerySet[Engagement]:
     """Annotate the current phase's criteria count and how many passed at their last evaluation."""
     current = Q(criteria__phase=F("phase"))
     return qs.annotate(
-        criteria_total=Count("criteria", filter=current),
-        criteria_met=Count("criteria", filter=current & Q(criteria__last_passed=True)),
+        criteria_total=Count("criteria", filter=current, distinct=True),
+        criteria_met=Count("criteria", filter=current & Q(criteria__last_passed=True), distinct=True),
     )
 
 

@@ -88,7 +88,7 @@ def test_engineer_can_advance_a_passing_gate(discover_ready: Engagement, enginee
 
 def test_unassigned_fde_cannot_change_engagement(engagement: Engagement, other_fde) -> None:
     with pytest.raises(PermissionDenied):
-        criterion_check(criterion=engagement.criteria.filter(kind="checklist").first(), actor=other_fde, checked=True)
+        criterion_check(criterion=engagement.criteria.filter(kind="checklist")[0], actor=other_fde, checked=True)
 
 
 def test_stale_page_is_refused(discover_ready: Engagement, fde) -> None:
@@ -111,7 +111,7 @@ def test_going_back_needs_a_reason_and_an_earlier_phase(discover_ready: Engageme
 
 
 def test_checklist_tick_records_who_and_when(engagement: Engagement, fde) -> None:
-    item = engagement.criteria.filter(kind="checklist").first()
+    item = engagement.criteria.filter(kind="checklist")[0]
     criterion_check(criterion=item, actor=fde, checked=True)
     item.refresh_from_db()
     assert item.checked_by == fde and item.checked_at is not None and item.last_passed

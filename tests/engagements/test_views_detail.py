@@ -37,7 +37,7 @@ def test_outsider_gets_404_on_engagement_detail(outsider_http: HttpClient, engag
 
 
 def test_outsider_cannot_post_to_a_gate(outsider_http: HttpClient, engagement: Engagement) -> None:
-    item = engagement.criteria.filter(kind="checklist").first()
+    item = engagement.criteria.filter(kind="checklist")[0]
     url = reverse("engagements:criterion_check", kwargs={"uuid": engagement.uuid, "item": item.uuid})
     assert outsider_http.post(url, {"checked": "on"}).status_code == 404
     item.refresh_from_db()
