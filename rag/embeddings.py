@@ -69,7 +69,9 @@ def embed_documents(model: EmbeddingModel, texts: list[str], *, batch_size: int 
         return np.zeros((0, model.dimensions), dtype=np.float32)
     if model.kind == "local":
         path = model.model_name if os.path.isdir(model.model_name) else ""
-        vectors = local_model(path).encode(texts, batch_size=batch_size, normalize_embeddings=True)
+        vectors = local_model(path).encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32)
     try:
         return _normalise(_openai(model).embed_documents(texts, chunk_size=batch_size))
