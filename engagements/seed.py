@@ -1,28 +1,363 @@
-"""Demo engagements for the seed."""
+"""Demo engagements for the seed: one fully worked engagement for Acme Logistics and a practice around it.
+
+Everything is built through the services, then dated into the past so timelines and trends look lived-in.
+Running the seed again changes nothing: each engagement is filled only when it is first created.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import secrets
+from decimal import Decimal
 from typing import Any
 
-from engagements.models import Engagement
-from engagements.services import engagement_create
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import user_create_provider
+from engagements.models import Activity, Engagement, GateCriterion, Phase, PhaseTransition
+from engagements.services import (
+    GateBlocked,
+    criterion_check,
+    decision_create,
+    engagement_advance_phase,
+    engagement_assign,
+    engagement_create,
+    kpi_create,
+    kpi_measurement_record,
+    requirement_create,
+    risk_create,
+    signoff_record,
+    stakeholder_create,
+    time_entry_create,
+)
+
+ENGINEER_EMAIL = "riley.engineer@fde-toolkit.test"
+TODAY = timezone.localdate()
+
+
+def _engineer() -> User:
+    # A second FDE so the board's team filter has someone to filter by; nobody logs in as them.
+    return User.objects.filter(email=ENGINEER_EMAIL).first() or user_create_provider(
+        email=ENGINEER_EMAIL, password=secrets.token_urlsafe(24), first_name="Riley", last_name="Engineer"
+    )
+
+
+def _walk(engagement: Engagement, lead: User, days_per_phase: list[int], *, satisfied: bool = True) -> None:
+    """Advance through ``len(days_per_phase)`` gates, ticking checklists, and date each stay in the past."""
+    started = timezone.now() - dt.timedelta(days=sum(days_per_phase) + 3)
+    Engagement.objects.filter(pk=engagement.pk).update(created_at=started, phase_entered_at=started)
+    moment = started
+    for days in days_per_phase:
+        engagement.refresh_from_db()
+        if satisfied:
+            for item in engagement.criteria.filter(phase=engagement.phase, kind=GateCriterion.Kind.CHECKLIST):
+                criterion_check(criterion=item, actor=lead, checked=True)
+        try:
+            transition = engagement_advance_phase(
+                engagement=engagement, actor=lead, note="Gate review with the sponsor"
+            )
+        except GateBlocked:
+            transition = engagement_advance_phase(
+                engagement=engagement,
+                actor=lead,
+                note="Gate review with the sponsor",
+                override_reason="Evidence for this gate was gathered before the engagement moved into the toolkit.",
+            )
+        moment += dt.timedelta(days=days)
+        PhaseTransition.objects.filter(pk=transition.pk).update(created_at=moment)
+        Engagement.objects.filter(pk=engagement.pk).update(phase_entered_at=moment)
+    Activity.objects.filter(engagement=engagement).update(created_at=moment)
+    engagement.refresh_from_db()
+
+
+def _fill_claims_triage(engagement: Engagement, lead: User, engineer: User) -> None:
+    engagement_assign(engagement=engagement, user=engineer, role="engineer")
+    stakeholder_create(
+        engagement=engagement,
+        actor=lead,
+        name="Priya Raman",
+        title="VP Claims Operations",
+        role="sponsor",
+        email="priya.raman@acme-logistics.test",
+        influence=3,
+        interest=3,
+    )
+    champion = stakeholder_create(
+        engagement=engagement,
+        actor=lead,
+        name="Tom Okafor",
+        title="Claims team lead",
+        role="champion",
+        influence=2,
+        interest=3,
+    )
+    stakeholder_create(
+        engagement=engagement, actor=lead, name="Lena Fischer", title="CISO", role="security", influence=3, interest=1
+    )
+    stakeholder_create(
+        engagement=engagement,
+        actor=lead,
+        name="Marco Diaz",
+        title="Claims agent",
+        role="end_user",
+        influence=1,
+        interest=3,
+    )
+    stakeholder_create(
+        engagement=engagement, actor=lead, name="Jo Park", title="Counsel", role="legal", influence=2, interest=1
+    )
+    for title, priority, status, criteria in [
+        (
+            "Answer from the policy library with citations",
+            "must",
+            "in_progress",
+            "Every answer cites the clause it relies on; agents can open the source.",
+        ),
+        ("Classify claim type and urgency", "must", "accepted", "95% agreement with senior agents on 200 past claims."),
+        (
+            "Abstain when the policies do not cover the case",
+            "must",
+            "accepted",
+            "On 50 out-of-scope claims the assistant says it cannot answer.",
+        ),
+        ("Draft the reply e-mail to the customer", "should", "proposed", ""),
+        (
+            "Single sign-on with Acme's identity provider",
+            "should",
+            "proposed",
+            "Agents sign in with their Acme account.",
+        ),
+        ("Multilingual claims (German, Polish)", "could", "proposed", ""),
+        ("Automatic payout decisions", "wont", "dropped", ""),
+    ]:
+        requirement_create(
+            engagement=engagement,
+            actor=lead,
+            title=title,
+            priority=priority,
+            status=status,
+            acceptance_criteria=criteria,
+        )
+    for title, likelihood, impact, owner, mitigation, status in [
+        (
+            "Carrier contracts are scanned PDFs",
+            4,
+            3,
+            "Tom Okafor",
+            "OCR pass before ingestion; spot-check 20 files.",
+            "mitigating",
+        ),
+        (
+            "Personal data in claim e-mails",
+            3,
+            5,
+            "Lena Fischer",
+            "Redact before indexing; data stays in Acme's VPC.",
+            "open",
+        ),
+        (
+            "Agents do not trust generated answers",
+            3,
+            4,
+            "Priya Raman",
+            "Citations on every answer; weekly feedback review.",
+            "open",
+        ),
+        ("GPU capacity for peak season", 2, 4, "Dana Lead", "Benchmark at 3× expected load before Ship.", "open"),
+        ("Policy library out of date", 2, 2, "Tom Okafor", "Monthly sync from the document system.", "closed"),
+    ]:
+        risk_create(
+            engagement=engagement,
+            actor=lead,
+            title=title,
+            likelihood=likelihood,
+            impact=impact,
+            owner=owner,
+            mitigation=mitigation,
+            status=status,
+        )
+    for title, context, decision, consequences, ago in [
+        (
+            "Start with damage claims only",
+            "Damage claims are 60% of volume and have the clearest policies.",
+            "The prototype covers damage claims; delay claims follow in Iterate.",
+            "Faster first result; a second round is needed.",
+            40,
+        ),
+        (
+            "Keep data in Acme's cloud account",
+            "Security requires claim data to stay in Acme's tenancy.",
+            "Deploy the model server and the index in Acme's VPC.",
+            "We need access to their cloud account by week 3.",
+            33,
+        ),
+        (
+            "Open-weight model served with vLLM",
+            "Per-token API pricing did not fit the volume.",
+            "Serve an open-weight model with vLLM on Acme's GPUs.",
+            "We own latency tuning and capacity planning.",
+            20,
+        ),
+    ]:
+        decision_create(
+            engagement=engagement,
+            actor=lead,
+            title=title,
+            context=context,
+            decision=decision,
+            consequences=consequences,
+            decided_on=TODAY - dt.timedelta(days=ago),
+        )
+    handling = kpi_create(
+        engagement=engagement,
+        actor=lead,
+        name="Average handling time",
+        tier="operational",
+        unit="min",
+        direction="lower",
+        baseline=25,
+        target=12,
+    )
+    accuracy = kpi_create(
+        engagement=engagement,
+        actor=lead,
+        name="Triage accuracy",
+        tier="business",
+        unit="%",
+        direction="higher",
+        baseline=81,
+        target=95,
+    )
+    savings = kpi_create(
+        engagement=engagement,
+        actor=lead,
+        name="Monthly handling cost saved",
+        tier="financial",
+        unit="EUR",
+        direction="higher",
+        baseline=0,
+        target=42000,
+    )
+    for week in range(14):
+        day = TODAY - dt.timedelta(weeks=13 - week)
+        progress = 1 - math.exp(-week / 6)
+        kpi_measurement_record(
+            kpi=handling, actor=lead, measured_on=day, value=round(25 - 9 * progress + (week % 3) * 0.4, 1)
+        )
+        kpi_measurement_record(
+            kpi=accuracy, actor=lead, measured_on=day, value=round(81 + 10 * progress - (week % 2) * 0.6, 1)
+        )
+        kpi_measurement_record(kpi=savings, actor=lead, measured_on=day, value=round(26000 * progress, -2))
+    for week in range(8):
+        for weekday, person, hours in ((0, engineer, "8"), (1, lead, "6"), (2, engineer, "7.5"), (3, engineer, "8")):
+            time_entry_create(
+                engagement=engagement,
+                actor=person,
+                date=TODAY - dt.timedelta(weeks=8 - week, days=-weekday),
+                hours=Decimal(hours),
+                phase="discover" if week < 3 else "prototype",
+                note="Workshops and data mapping" if week < 3 else "Prototype build and tuning",
+            )
+    _walk(engagement, lead, [34])
+    criterion_check(
+        criterion=engagement.criteria.get(phase=Phase.PROTOTYPE, kind="checklist"), actor=lead, checked=True
+    )
+    signoff_record(stakeholder=champion, actor=lead)
+
+
+OTHERS = [
+    (
+        "demo_client",
+        "Carrier invoice matching",
+        "Match carrier invoices to shipments and flag overcharges.",
+        [21, 30, 25],
+        "on_track",
+        "",
+    ),
+    (
+        "demo_client",
+        "Driver handbook assistant",
+        "Answer drivers' questions from the handbook on their phones.",
+        [],
+        "at_risk",
+        "Sponsor changed roles; new sponsor not yet confirmed.",
+    ),
+    (
+        "demo_client",
+        "Customs document extraction",
+        "Read customs forms and fill the declaration system.",
+        [18, 26, 20, 35],
+        "on_track",
+        "",
+    ),
+    (
+        "other_client",
+        "Clinical policy search",
+        "Nurses search 4,000 pages of clinical policy to answer routine questions.",
+        [20],
+        "on_track",
+        "",
+    ),
+    (
+        "other_client",
+        "Discharge summary drafting",
+        "Draft discharge summaries from the ward notes for doctors to check.",
+        [25, 40],
+        "off_track",
+        "Faithfulness below 0.8 on the last two eval runs.",
+    ),
+    (
+        "other_client",
+        "Prior authorisation triage",
+        "Sort prior authorisation requests by urgency and completeness.",
+        [30, 22, 28, 18],
+        "on_track",
+        "",
+    ),
+]
 
 
 def seed(people: dict[str, Any]) -> dict[str, Any]:
-    acme, globex, lead = people["demo_client"], people["other_client"], people["lead"]
-    demo = Engagement.objects.filter(client=acme, name="Claims triage assistant").first() or engagement_create(
-        client=acme,
-        name="Claims triage assistant",
-        problem_statement=(
-            "Damage and delay claims arrive by e-mail and take agents 25 minutes each to triage against "
-            "contracts and carrier policies. Ground answers in the policy library and cut handling time."
-        ),
-        lead=lead,
-    )
-    other = Engagement.objects.filter(client=globex, name="Clinical policy search").first() or engagement_create(
-        client=globex,
-        name="Clinical policy search",
-        problem_statement="Nurses search 4,000 pages of clinical policy to answer routine questions.",
-        lead=lead,
-    )
-    return {"demo_engagement": demo, "other_engagement": other}
+    lead = people["lead"]
+    engineer = _engineer()
+    created: dict[str, Engagement] = {}
+    demo = Engagement.objects.filter(client=people["demo_client"], name="Claims triage assistant").first()
+    if demo is None:
+        demo = engagement_create(
+            client=people["demo_client"],
+            name="Claims triage assistant",
+            problem_statement=(
+                "Damage and delay claims arrive by e-mail and take agents 25 minutes each to triage against "
+                "contracts and carrier policies. Ground answers in the policy library and cut handling time."
+            ),
+            business_objective="Halve claim handling time without lowering triage accuracy, before peak season.",
+            success_criteria="Handling time ≤ 12 min, triage accuracy ≥ 95%, agents find 4 of 5 answers useful.",
+            start_date=TODAY - dt.timedelta(days=60),
+            target_date=TODAY + dt.timedelta(days=75),
+            lead=lead,
+        )
+        _fill_claims_triage(demo, lead, engineer)
+    for client_key, name, problem, days, health, reason in OTHERS:
+        client = people[client_key]
+        engagement = Engagement.objects.filter(client=client, name=name).first()
+        if engagement is None:
+            total = sum(days) + 10
+            engagement = engagement_create(
+                client=client,
+                name=name,
+                problem_statement=problem,
+                lead=lead,
+                health=health,
+                health_reason=reason,
+                start_date=TODAY - dt.timedelta(days=total),
+                target_date=TODAY + dt.timedelta(days=120 - total // 2),
+            )
+            engagement_assign(engagement=engagement, user=engineer, role="engineer")
+            stakeholder_create(
+                engagement=engagement, actor=lead, name="Executive sponsor", role="sponsor", influence=3, interest=2
+            )
+            _walk(engagement, lead, days)
+        created[name] = engagement
+    return {"demo_engagement": demo, "other_engagement": created["Clinical policy search"]}

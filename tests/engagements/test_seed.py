@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from accounts import seed as accounts_seed
+from engagements import seed
+from engagements.models import Activity, Engagement, KpiMeasurement, Phase, PhaseTransition, Stakeholder, TimeEntry
+
+
+def _counts() -> tuple[int, ...]:
+    return tuple(
+        model.objects.count()
+        for model in (Engagement, Stakeholder, KpiMeasurement, TimeEntry, PhaseTransition, Activity)
+    )
+
+
+def test_seed_fills_the_demo_engagement_and_is_idempotent(db: Any) -> None:
+    people = accounts_seed.seed()
+    data = seed.seed(people)
+    demo = data["demo_engagement"]
+    assert demo.name == "Claims triage assistant" and demo.client == people["demo_client"]
+    assert demo.phase == Phase.PROTOTYPE
+    assert demo.assignments.get(role="lead").user == people["lead"]
+    assert demo.stakeholders.count() >= 5 and demo.requirements.count() >= 5 and demo.risks.count() >= 4
+    assert demo.decisions.exists() and demo.time_entries.exists()
+    assert KpiMeasurement.objects.filter(kpi__engagement=demo).count() >= 30
+    assert not demo.transitions.get().is_override  # Discover's gate was genuinely met
+    phases = set(Engagement.objects.values_list("phase", flat=True))
+    assert len(phases) >= 4
+    assert set(Engagement.objects.values_list("client", flat=True)) == {
+        people["demo_client"].pk,
+        people["other_client"].pk,
+    }
+    before = _counts()
+    seed.seed(accounts_seed.seed())
+    assert _counts() == before
