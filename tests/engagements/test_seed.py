@@ -15,7 +15,7 @@ def _counts() -> tuple[int, ...]:
 
 
 def test_seed_fills_the_demo_engagement_and_is_idempotent(db: Any) -> None:
-    people = accounts_seed.seed()
+    people: dict[str, Any] = accounts_seed.seed()
     data = seed.seed(people)
     demo = data["demo_engagement"]
     assert demo.name == "Claims triage assistant" and demo.client == people["demo_client"]
