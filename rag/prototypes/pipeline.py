@@ -1,0 +1,119 @@
+"""One question through a prototype version: retrieve, decide whether to abstain, build the prompt, generate.
+
+``run_pipeline`` yields events as they happen so the ask page can stream them and an eval run can collect them;
+both record exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployments.gateway import ModelEndpointError, chat_stream
+from deployments.models import ModelCall
+from rag.models_prototypes import PrototypeVersion
+from rag.prototypes import retrieval
+from rag.prototypes.prompting import build_prompt
+from rag.prototypes.retrieval import Passage
+
+ABSTAIN_TEXT = (
+    "The documents do not answer this question: no passage matched it closely enough "
+    "(best match {confidence:.2f}, threshold {threshold:.2f})."
+)
+
+
+@dataclass
+class Outcome:
+    text: str = ""
+    abstained: bool = False
+    error: str = ""
+    confidence: float = 0.0
+    passages: list[Passage] = field(default_factory=list)
+    truncated: int = 0
+    embed_ms: float | None = None
+    retrieval_ms: float | None = None
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    model_call: ModelCall | None = None
+
+    @property
+    def citations(self) -> list[dict[str, Any]]:
+        return [p.as_citation(n) for n, p in enumerate(self.passages, start=1)]
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "sources", "token", "abstain", "error" or "done"
+    text: str = ""
+    outcome: Outcome | None = None
+
+
+def run_pipeline(*, version: PrototypeVersion, question: str, caller: str) -> Iterator[Event]:
+    """Yield the answer's events; the last one is always ``done`` with the complete ``Outcome``."""
+    started = time.perf_counter()
+    outcome = Outcome()
+    try:
+        found = retrieval.retrieve(version=version, question=question)
+    except retrieval.RetrievalError as exc:
+        outcome.error = f"Retrieval failed: {exc}"
+        outcome.total_ms = (time.perf_counter() - started) * 1000
+        yield Event("error", text=outcome.error, outcome=outcome)
+        yield Event("done", outcome=outcome)
+        return
+    outcome.embed_ms, outcome.retrieval_ms = found.embed_ms, found.retrieval_ms
+    outcome.confidence = found.confidence
+    if not found.passages or found.confidence < version.abstain_below:
+        outcome.abstained = True
+        outcome.passages = found.passages
+        outcome.text = ABSTAIN_TEXT.format(confidence=found.confidence, threshold=version.abstain_below)
+        outcome.total_ms = (time.perf_counter() - started) * 1000
+        yield Event("abstain", text=outcome.text, outcome=outcome)
+        yield Event("done", outcome=outcome)
+        return
+    kb = version.prototype.knowledge_base
+    prompt = build_prompt(
+        system_prompt=version.system_prompt,
+        user_prompt=version.user_prompt,
+        question=question,
+        kb_name=kb.name,
+        passages=found.passages,
+        context_window=version.deployment.context_window,
+        max_tokens=version.max_tokens,
+    )
+    outcome.passages, outcome.truncated = prompt.passages, prompt.truncated
+    yield Event("sources", outcome=outcome)
+    stream = chat_stream(
+        deployment=version.deployment,
+        messages=prompt.messages,
+        caller=caller,
+        engagement=kb.engagement,
+        temperature=version.temperature,
+        max_tokens=version.max_tokens,
+    )
+    generation_started = time.perf_counter()
+    try:
+        for piece in stream:
+            yield Event("token", text=piece)
+    except ModelEndpointError as exc:
+        outcome.error = str(exc)
+        yield Event("error", text=outcome.error, outcome=outcome)
+    outcome.text = stream.text
+    outcome.model_call = stream.call
+    outcome.prompt_tokens = stream.stats.prompt_tokens
+    outcome.completion_tokens = stream.stats.completion_tokens
+    if stream.stats.ttft_ms is not None:
+        # measured from the question, as the person asking experiences it
+        outcome.ttft_ms = (generation_started - started) * 1000 + stream.stats.ttft_ms
+    outcome.total_ms = (time.perf_counter() - started) * 1000
+    yield Event("done", outcome=outcome)
+
+
+def run_to_end(*, version: PrototypeVersion, question: str, caller: str) -> Outcome:
+    for event in run_pipeline(version=version, question=question, caller=caller):
+        if event.kind == "done" and event.outcome is not None:
+            return event.outcome
+    raise RuntimeError("the pipeline ended without an outcome")  # pragma: no cover

@@ -1,0 +1,144 @@
+"""Writes for prototypes, their versions and answers (eval datasets and runs live in ``rag.prototypes.evals``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from rag.models_prototypes import Answer, Prototype, PrototypeVersion
+from rag.prototypes.pipeline import Event, run_pipeline
+from rag.prototypes.prompting import validate_templates
+
+# The settings a version snapshots; everything else on a version is bookkeeping.
+CONFIG_FIELDS = [
+    "embedding_model",
+    "retrieval_mode",
+    "vector_weight",
+    "keyword_weight",
+    "top_k",
+    "rerank",
+    "system_prompt",
+    "user_prompt",
+    "deployment",
+    "temperature",
+    "max_tokens",
+    "abstain_below",
+]
+MAX_QUESTION_CHARS = 2000
+
+
+@transaction.atomic
+def prototype_create(
+    *, knowledge_base: Any, name: str, description: str = "", user: Any = None, **config: Any
+) -> Prototype:
+    """Create a prototype and its version 1 from ``config`` (see ``CONFIG_FIELDS``; unset fields take defaults)."""
+    prototype = Prototype(knowledge_base=knowledge_base, name=name, description=description, created_by=user)
+    prototype.full_clean()
+    prototype.save()
+    prototype_version_save(prototype=prototype, user=user, note="First version", **config)
+    return prototype
+
+
+@transaction.atomic
+def prototype_version_save(
+    *, prototype: Prototype, user: Any = None, note: str = "", **config: Any
+) -> PrototypeVersion:
+    """Save a new version of ``prototype``: the latest version's settings overridden by ``config``."""
+    unknown = set(config) - set(CONFIG_FIELDS)
+    if unknown:
+        raise ValueError(f"not prototype settings: {sorted(unknown)}")
+    # Lock the prototype row so two saves at once cannot take the same version number.
+    Prototype.objects.select_for_update().filter(pk=prototype.pk).first()
+    latest = prototype.versions.order_by("-number").first()
+    values = {f: getattr(latest, f) for f in CONFIG_FIELDS} if latest else {}
+    values.update(config)
+    number = (prototype.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = PrototypeVersion(prototype=prototype, number=number, note=note, created_by=user, **values)
+    version.full_clean(exclude=["prototype"])
+    validate_templates(system_prompt=version.system_prompt, user_prompt=version.user_prompt)
+    _check_embedding_model(version)
+    version.save()
+    return version
+
+
+def _check_embedding_model(version: PrototypeVersion) -> None:
+    kb = version.prototype.knowledge_base
+    if not kb.embedding_models.filter(pk=version.embedding_model_id).exists():
+        raise ValidationError(
+            {"embedding_model": f"The knowledge base {kb.name} is not indexed with {version.embedding_model}."}
+        )
+
+
+@transaction.atomic
+def prototype_clone(*, version: PrototypeVersion, name: str, user: Any = None, **config: Any) -> Prototype:
+    """Start variant B: a new prototype whose version 1 copies ``version`` with ``config`` changed."""
+    values = {f: getattr(version, f) for f in CONFIG_FIELDS}
+    values.update(config)
+    prototype = Prototype(
+        knowledge_base=version.prototype.knowledge_base,
+        name=name,
+        description=f"Variant of {version}",
+        cloned_from=version,
+        created_by=user,
+    )
+    prototype.full_clean()
+    prototype.save()
+    prototype_version_save(prototype=prototype, user=user, note=f"Cloned from {version}", **values)
+    return prototype
+
+
+@transaction.atomic
+def answer_create(*, version: PrototypeVersion, question: str, user: Any = None) -> Answer:
+    question = " ".join(question.split())
+    if not question:
+        raise ValidationError({"question": "Type a question first."})
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValidationError(
+            {"question": f"Questions are limited to {MAX_QUESTION_CHARS} characters; this one has {len(question)}."}
+        )
+    answer = Answer(version=version, question=question, asked_by=user)
+    answer.full_clean()
+    answer.save()
+    return answer
+
+
+def answer_claim(*, answer: Answer) -> bool:
+    """Take a pending answer for generation; False when another request already took it."""
+    return Answer.objects.filter(pk=answer.pk, status=Answer.Status.PENDING).update(status=Answer.Status.RUNNING) == 1
+
+
+def answer_generate(*, answer: Answer, caller: str = "rag.ask") -> Iterator[Event]:
+    """Run a claimed answer through its version's pipeline, yield the events and store the outcome at the end."""
+    outcome = None
+    try:
+        for event in run_pipeline(version=answer.version, question=answer.question, caller=caller):
+            if event.kind == "done":
+                outcome = event.outcome
+            yield event
+    finally:
+        _answer_record(answer=answer, outcome=outcome)
+
+
+def _answer_record(*, answer: Answer, outcome: Any) -> None:
+    if outcome is None:
+        answer.status = Answer.Status.FAILED
+        answer.error = answer.error or "The answer was interrupted before it finished."
+    else:
+        answer.status = (
+            Answer.Status.FAILED
+            if outcome.error
+            else Answer.Status.ABSTAINED
+            if outcome.abstained
+            else Answer.Status.DONE
+        )
+        answer.text, answer.error, answer.confidence = outcome.text, outcome.error, outcome.confidence
+        answer.citations, answer.chunks_truncated = outcome.citations, outcome.truncated
+        answer.embed_ms, answer.retrieval_ms = outcome.embed_ms, outcome.retrieval_ms
+        answer.ttft_ms, answer.total_ms = outcome.ttft_ms, outcome.total_ms
+        answer.prompt_tokens, answer.completion_tokens = outcome.prompt_tokens, outcome.completion_tokens
+        answer.model_call = outcome.model_call
+    answer.save()

@@ -1,0 +1,252 @@
+"""FDE pages for evaluation: datasets and their cases, runs with progress, comparisons, and the feedback queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from accounts.decorators import provider_required
+from deployments.gateway import ModelEndpointError
+from engagements.models import Requirement
+from engagements.selectors import engagement_list_for_user, engagement_user_can_edit
+from rag.models import KnowledgeBase
+from rag.models_prototypes import EvalCase, EvalDataset, EvalRun
+from rag.prototypes import comparison, datasets, evals, feedback, selectors
+from rag.prototypes.drafting import eval_cases_draft
+from rag.prototypes.forms import CaseForm, DatasetForm, DraftForm, ImportForm, RunForm
+
+
+def _dataset(request: HttpRequest, uuid: Any, *, edit: bool = False) -> EvalDataset:
+    dataset = selectors.dataset_get_for_user(user=request.user, uuid=uuid)
+    if dataset is None:
+        raise Http404("No such dataset.")
+    if edit and not engagement_user_can_edit(engagement=dataset.knowledge_base.engagement, user=request.user):
+        raise Http404("Only the engagement's team changes its datasets.")
+    return dataset
+
+
+def _run(request: HttpRequest, uuid: Any) -> EvalRun:
+    run = selectors.run_get_for_user(user=request.user, uuid=uuid)
+    if run is None:
+        raise Http404("No such eval run.")
+    return run
+
+
+def _kbs(request: HttpRequest) -> Any:
+    return KnowledgeBase.objects.filter(engagement__in=engagement_list_for_user(user=request.user))
+
+
+def _dataset_context(request: HttpRequest, dataset: EvalDataset, **forms: Any) -> dict[str, Any]:
+    prototypes = selectors.prototype_list_for_user(user=request.user).filter(knowledge_base=dataset.knowledge_base)
+    requirements = Requirement.objects.filter(engagement=dataset.knowledge_base.engagement)
+    return {
+        "dataset": dataset,
+        "cases": dataset.cases.select_related("requirement").order_by("status", "external_id"),
+        "runs": dataset.runs.select_related("version__prototype").order_by("-created_at"),
+        "case_form": forms.get("case_form") or CaseForm(requirements=requirements),
+        "import_form": forms.get("import_form") or ImportForm(),
+        "run_form": forms.get("run_form") or RunForm(prototypes=prototypes),
+        "draft_form": forms.get("draft_form") or DraftForm(prototypes=prototypes),
+        "can_edit": engagement_user_can_edit(engagement=dataset.knowledge_base.engagement, user=request.user),
+    }
+
+
+@provider_required
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    form = DatasetForm(request.POST or None, knowledge_bases=_kbs(request))
+    if request.method == "POST" and form.is_valid():
+        kb = form.cleaned_data["knowledge_base"]
+        if engagement_user_can_edit(engagement=kb.engagement, user=request.user):
+            try:
+                dataset = datasets.eval_dataset_create(
+                    knowledge_base=kb, name=form.cleaned_data["name"], description=form.cleaned_data["description"]
+                )
+                return redirect("rag:eval-dataset", uuid=dataset.uuid)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+        else:
+            form.add_error("knowledge_base", "Only the engagement's team can add datasets to it.")
+    items = selectors.dataset_list_for_user(user=request.user).order_by("knowledge_base__name", "name")
+    return render(request, "rag/eval/datasets.html", {"datasets": items, "form": form})
+
+
+@provider_required
+def dataset_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
+    dataset = _dataset(request, uuid)
+    return render(request, "rag/eval/dataset.html", _dataset_context(request, dataset))
+
+
+@provider_required
+@require_POST
+def case_add(request: HttpRequest, uuid: Any) -> HttpResponse:
+    dataset = _dataset(request, uuid, edit=True)
+    requirements = Requirement.objects.filter(engagement=dataset.knowledge_base.engagement)
+    form = CaseForm(request.POST, requirements=requirements)
+    if form.is_valid():
+        try:
+            datasets.eval_case_save(dataset=dataset, **form.values())
+            messages.success(request, "Case saved.")
+            return redirect("rag:eval-dataset", uuid=dataset.uuid)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    return render(request, "rag/eval/dataset.html", _dataset_context(request, dataset, case_form=form), status=422)
+
+
+@provider_required
+@require_POST
+def cases_import(request: HttpRequest, uuid: Any) -> HttpResponse:
+    dataset = _dataset(request, uuid, edit=True)
+    form = ImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = datasets.eval_cases_import(dataset=dataset, name=upload.name, data=upload.read())
+            messages.success(request, f"Imported {report.created} new and updated {report.updated} cases.")
+            return redirect("rag:eval-dataset", uuid=dataset.uuid)
+        except ValidationError as exc:
+            form.add_error("file", exc)
+    return render(request, "rag/eval/dataset.html", _dataset_context(request, dataset, import_form=form), status=422)
+
+
+@provider_required
+@require_POST
+def cases_draft(request: HttpRequest, uuid: Any) -> HttpResponse:
+    dataset = _dataset(request, uuid, edit=True)
+    prototypes = selectors.prototype_list_for_user(user=request.user).filter(knowledge_base=dataset.knowledge_base)
+    form = DraftForm(request.POST, prototypes=prototypes)
+    if form.is_valid():
+        version = selectors.prototype_latest_version(prototype=form.cleaned_data["prototype"])
+        try:
+            drafts = eval_cases_draft(dataset=dataset, version=version, count=form.cleaned_data["count"])
+            messages.success(request, f"The model drafted {len(drafts)} cases: review them before they are used.")
+        except ModelEndpointError as exc:
+            messages.error(request, str(exc))
+    return redirect("rag:eval-dataset", uuid=dataset.uuid)
+
+
+@provider_required
+@require_POST
+def case_approve(request: HttpRequest, uuid: Any, case: Any) -> HttpResponse:
+    dataset = _dataset(request, uuid, edit=True)
+    item = dataset.cases.filter(uuid=case).first()
+    if item is None:
+        raise Http404("No such case.")
+    if request.POST.get("action") == "discard" and item.status == EvalCase.Status.DRAFT:
+        item.delete()
+    else:
+        datasets.eval_case_approve(
+            case=item,
+            question=request.POST.get("question") or None,
+            reference_answer=request.POST.get("reference_answer"),
+        )
+    return redirect("rag:eval-dataset", uuid=dataset.uuid)
+
+
+@provider_required
+@require_POST
+def run_create(request: HttpRequest, uuid: Any) -> HttpResponse:
+    dataset = _dataset(request, uuid, edit=True)
+    prototypes = selectors.prototype_list_for_user(user=request.user).filter(knowledge_base=dataset.knowledge_base)
+    form = RunForm(request.POST, prototypes=prototypes)
+    if form.is_valid():
+        version = selectors.prototype_latest_version(prototype=form.cleaned_data["prototype"])
+        try:
+            run = evals.eval_run_create(
+                version=version,
+                dataset=dataset,
+                user=request.user,
+                k=form.cleaned_data["k"],
+                use_judge=form.cleaned_data["use_judge"],
+            )
+            return redirect("rag:eval-run", uuid=run.uuid)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    return render(request, "rag/eval/dataset.html", _dataset_context(request, dataset, run_form=form), status=422)
+
+
+@provider_required
+def run_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
+    run = _run(request, uuid)
+    return render(request, "rag/eval/run.html", comparison.run_context(run=run))
+
+
+@provider_required
+def run_progress(request: HttpRequest, uuid: Any) -> HttpResponse:
+    run = _run(request, uuid)
+    response = render(request, "rag/eval/_run_progress.html", {"run": run})
+    if not run.is_active and getattr(request, "htmx", False):
+        # the finished run's page carries the results; reload it once instead of polling on
+        response = HttpResponseStopPolling()
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@provider_required
+@require_POST
+def run_baseline(request: HttpRequest, uuid: Any) -> HttpResponse:
+    run = _run(request, uuid)
+    if not engagement_user_can_edit(engagement=run.dataset.knowledge_base.engagement, user=request.user):
+        raise Http404("Only the engagement's team sets baselines.")
+    try:
+        evals.eval_run_mark_baseline(run=run)
+        messages.success(request, "This run is now the dataset's baseline; later runs are checked against it.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("rag:eval-run", uuid=run.uuid)
+
+
+@provider_required
+@require_POST
+def run_retry(request: HttpRequest, uuid: Any) -> HttpResponse:
+    run = _run(request, uuid)
+    if not engagement_user_can_edit(engagement=run.dataset.knowledge_base.engagement, user=request.user):
+        raise Http404("Only the engagement's team retries runs.")
+    try:
+        evals.eval_run_retry(run=run)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("rag:eval-run", uuid=run.uuid)
+
+
+@provider_required
+def run_compare(request: HttpRequest) -> HttpResponse:
+    runs = list(selectors.run_list_for_user(user=request.user).filter(uuid__in=request.GET.getlist("runs")))
+    if len(runs) < 2:
+        messages.error(request, "Pick at least two finished runs of the same dataset to compare.")
+        return redirect("rag:eval-datasets")
+    return render(request, "rag/eval/compare.html", comparison.compare_context(runs=runs))
+
+
+@provider_required
+def feedback_queue(request: HttpRequest) -> HttpResponse:
+    items = selectors.feedback_queue_for_user(user=request.user)
+    return render(request, "rag/eval/feedback_queue.html", {"items": items})
+
+
+@provider_required
+@require_POST
+def feedback_review(request: HttpRequest, uuid: Any) -> HttpResponse:
+    item = selectors.feedback_get_for_user(user=request.user, uuid=uuid)
+    if item is None:
+        raise Http404("No such feedback.")
+    engagement = item.answer.version.prototype.knowledge_base.engagement
+    if not engagement_user_can_edit(engagement=engagement, user=request.user):
+        raise Http404("Only the engagement's team reviews its feedback.")
+    try:
+        if request.POST.get("action") == "accept":
+            requirement = Requirement.objects.filter(
+                engagement=engagement, pk=request.POST.get("requirement") or 0
+            ).first()
+            case = feedback.feedback_accept(feedback=item, reviewer=request.user, requirement=requirement)
+            messages.success(request, f"The correction is now eval case {case.external_id} in {case.dataset}.")
+        else:
+            feedback.feedback_dismiss(feedback=item, reviewer=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("rag:feedback-queue")

@@ -1,0 +1,49 @@
+"""Builders for the prototype tests: an indexed knowledge base, the local model as a deployment, a prototype."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deployments.models import Deployment
+from deployments.services import deployment_save
+from rag.models import KnowledgeBase
+from rag.models_prototypes import Prototype
+from rag.prototypes.services import prototype_create
+from rag.services import ingest
+from tests.rag import files
+from tests.rag.conftest import run_batch
+
+CLAIMS_PDF_PAGES = [
+    "Claims handbook. Chapter one covers who may file a claim and how to reach the claims desk.",
+    "Claims for damaged freight must be filed within 14 days of delivery to the carrier claims desk.",
+]
+CORPUS: dict[str, bytes] = {
+    "handbook/claims.pdf": files.make_pdf(CLAIMS_PDF_PAGES),
+    "rates.md": b"# Freight rates\n\nStandard pallets cost 42 EUR per pallet within the EU.\n\n"
+    b"## Surcharges\n\nHazardous goods carry a 15% surcharge.",
+    "privacy.md": b"# Privacy\n\nCustomer addresses are deleted 90 days after delivery.",
+}
+
+
+def index(kb: KnowledgeBase, corpus: dict[str, bytes] | None = None) -> KnowledgeBase:
+    batch = run_batch(ingest.documents_add_files(knowledge_base=kb, files=list((corpus or CORPUS).items())))
+    assert batch.failed_count == 0, list(batch.documents.values_list("external_id", "error"))
+    return kb
+
+
+def local_deployment(server: dict[str, str], name: str = "Local test model") -> Deployment:
+    return deployment_save(
+        name=name, base_url=server["base_url"], served_model_name=server["model"], context_window=2048
+    )
+
+
+def make_prototype(kb: KnowledgeBase, deployment: Deployment, name: str = "Claims bot", **config: Any) -> Prototype:
+    config.setdefault("max_tokens", 48)
+    config.setdefault("abstain_below", 0.2)
+    return prototype_create(
+        knowledge_base=kb,
+        name=name,
+        deployment=deployment,
+        embedding_model=kb.embedding_models.first(),
+        **config,
+    )
