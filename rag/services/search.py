@@ -211,8 +211,8 @@ def search(
 
     t = time.perf_counter()
     scores: dict[int, dict[str, Any]] = {}
-    for weight, name, hits in ((weights[0], "vector", vector_hits), (weights[1], "keyword", keyword_hits)):
-        for rank, (chunk_id, score) in enumerate(hits, 1):
+    for weight, name, ranked in ((weights[0], "vector", vector_hits), (weights[1], "keyword", keyword_hits)):
+        for rank, (chunk_id, score) in enumerate(ranked, 1):
             entry = scores.setdefault(chunk_id, {"fused": 0.0})
             entry[f"{name}_score"], entry[f"{name}_rank"] = score, rank
             entry["fused"] += weight / (rrf_k + rank)

@@ -8,6 +8,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 from rag.models import KnowledgeBase
 from rag.retriever import KnowledgeBaseRetriever
@@ -38,8 +39,12 @@ def test_retriever_works_inside_a_plain_langchain_chain(kb: KnowledgeBase, vllm_
         [("system", "Answer from the context only.\n\nContext:\n{context}"), ("human", "{question}")]
     )
     llm = ChatOpenAI(
-        base_url=vllm_server["base_url"], model=vllm_server["model"], api_key="none", max_tokens=24, timeout=60
-    )  # type: ignore[arg-type]
+        base_url=vllm_server["base_url"],
+        model=vllm_server["model"],
+        api_key=SecretStr("none"),
+        max_completion_tokens=24,
+        timeout=60,
+    )
     chain = (
         {
             "context": KnowledgeBaseRetriever(knowledge_base_id=kb.pk, top_k=2) | RunnableLambda(format_docs),
