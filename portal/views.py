@@ -5,7 +5,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.selectors import client_list_for_user, user_client, user_is_provider
-from engagements.selectors import engagement_get_for_user, engagement_list_for_user
+from engagements.charts import kpi_trend_html
+from engagements.selectors import engagement_get_for_user, engagement_list_for_user, engagement_portal_context
 
 
 @login_required
@@ -33,8 +34,10 @@ def engagement(request: HttpRequest, uuid: str) -> HttpResponse:
     engagement = engagement_get_for_user(user=request.user, uuid=uuid)
     if engagement is None:
         raise Http404("No such engagement.")
+    context = engagement_portal_context(engagement=engagement)
+    context["kpi_charts"] = [(kpi, kpi_trend_html(kpi)) for kpi in context["kpis"]]
     return render(
         request,
         "portal/engagement.html",
-        {"engagement": engagement, "preview": user_is_provider(request.user)},
+        {"engagement": engagement, "preview": user_is_provider(request.user), **context},
     )
