@@ -23,9 +23,18 @@ STALE_AFTER = timedelta(minutes=3)
 
 @transaction.atomic
 def eval_run_create(
-    *, version: PrototypeVersion, dataset: EvalDataset, user: Any = None, k: int = 5, use_judge: bool = True
+    *,
+    version: PrototypeVersion,
+    dataset: EvalDataset,
+    user: Any = None,
+    k: int = 5,
+    use_judge: bool = True,
+    enqueue: bool = True,
 ) -> EvalRun:
-    """Queue a run of ``version`` over the dataset's ready cases; the worker picks it up once this commits."""
+    """Queue a run of ``version`` over the dataset's ready cases; the worker picks it up once this commits.
+
+    ``enqueue=False`` leaves the queued row for the caller to run in its own process (the CI command does).
+    """
     from rag.prototypes.tasks import eval_run_task
 
     if dataset.knowledge_base_id != version.prototype.knowledge_base_id:
@@ -36,7 +45,8 @@ def eval_run_create(
     run = EvalRun(dataset=dataset, version=version, created_by=user, k=k, use_judge=use_judge, total=total)
     run.full_clean()
     run.save()
-    eval_run_task.delay_on_commit(run_id=run.pk)
+    if enqueue:
+        eval_run_task.delay_on_commit(run_id=run.pk)
     return run
 
 
