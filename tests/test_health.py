@@ -48,3 +48,13 @@ def test_healthz_sees_the_local_vllm(vllm_server, client, transactional_db):
 def test_health_badge_needs_login(client, db):
     response = client.get("/health/badge/")
     assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_metrics_exposes_component_health_for_prometheus(client):
+    deployment_save(name="Nowhere", base_url="http://127.0.0.1:9/v1", served_model_name="x")
+    response = client.get("/metrics")
+    text = response.content.decode()
+    assert response["Content-Type"].startswith("text/plain")
+    assert 'fde_component_up{component="database"} 1.0' in text
+    assert 'fde_model_endpoint_up{deployment="Nowhere",model="x"} 0.0' in text
