@@ -46,7 +46,9 @@ def prototype_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def prototype(request: HttpRequest, uuid: Any) -> HttpResponse:
     item = _prototype(request, uuid)
-    answers = selectors.answer_list_for_user(user=request.user).filter(version__prototype=item, asked_by=request.user)
+    answers = selectors.answer_list_for_user(user=request.user).filter(
+        version__prototype=item, asked_by_id=request.user.pk
+    )
     return render(
         request,
         "portal/prototype.html",

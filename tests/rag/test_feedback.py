@@ -6,8 +6,8 @@ import pytest
 from django.test import Client as HttpClient
 
 from deployments.services import deployment_save
-from engagements.models import Engagement, Requirement
 from engagements.metrics import get_provider
+from engagements.models import Engagement, Requirement
 from rag.models import KnowledgeBase
 from rag.models_prototypes import Answer, EvalCase, Feedback, Prototype
 from rag.prototypes.services import answer_create
