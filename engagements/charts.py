@@ -54,7 +54,7 @@ def kpi_trend_html(kpi: Kpi) -> str:
 
 def phase_timeline_html(spans: Sequence[Any]) -> str:
     """One horizontal bar per stay in a phase, so loops back (Iterate → Prototype) are visible at a glance."""
-    if not spans:
+    if len(spans) < 2:  # a single stay says nothing a chart would add
         return ""
     fig = go.Figure()
     for span in spans:

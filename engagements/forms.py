@@ -139,8 +139,10 @@ class ReturnForm(forms.Form):
 
 
 class AssignForm(Styled, forms.Form):
-    user = forms.ModelChoiceField(queryset=User.objects.filter(is_provider=True, is_active=True))
-    role = forms.ChoiceField(choices=Assignment.Role.choices)
+    user = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_provider=True, is_active=True), empty_label="Choose an FDE…"
+    )
+    role = forms.ChoiceField(choices=Assignment.Role.choices, initial=Assignment.Role.ENGINEER)
 
 
 class StakeholderForm(Styled, forms.ModelForm):

@@ -74,6 +74,7 @@ class Requirement(models.Model):
         DONE = "done", "Done"
         DROPPED = "dropped", "Dropped"
 
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="requirements")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)

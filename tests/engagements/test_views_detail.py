@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client as HttpClient
 from django.urls import reverse
 
 from engagements.models import Engagement, GateCriterion, Phase
-from engagements.services import kpi_create, kpi_measurement_record, risk_create, stakeholder_create
+from engagements.services import (
+    decision_create,
+    kpi_create,
+    kpi_measurement_record,
+    requirement_create,
+    risk_create,
+    stakeholder_create,
+    time_entry_create,
+)
 from engagements.views.sections import SECTION_KEYS
 
 
@@ -19,6 +29,9 @@ def _url(engagement: Engagement, section: str = "overview") -> str:
 def test_owning_fde_sees_every_section(fde_http: HttpClient, engagement: Engagement, fde, section: str) -> None:
     stakeholder_create(engagement=engagement, actor=fde, name="Sam Sponsor", role="sponsor")
     risk_create(engagement=engagement, actor=fde, title="Data late", likelihood=4, impact=4)
+    requirement_create(engagement=engagement, actor=fde, title="Cite sources", priority="must")
+    decision_create(engagement=engagement, actor=fde, title="Damage claims first", decision="Start narrow")
+    time_entry_create(engagement=engagement, actor=fde, date=engagement.created_at.date(), hours=Decimal("7.5"))
     kpi = kpi_create(engagement=engagement, actor=fde, name="Handling time", unit="min", baseline=25, target=10)
     kpi_measurement_record(kpi=kpi, actor=fde, measured_on=engagement.created_at.date(), value=22)
     response = fde_http.get(_url(engagement, section))
