@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from accounts.models import Client, Membership, User
+from accounts.personas import CLIENT_ADMIN, FDE_LEAD, OTHER_MEMBER
 from accounts.services import client_create, user_create_client_member, user_create_provider
-
-
-@dataclass(frozen=True)
-class Persona:
-    email: str
-    password: str
-    description: str
-
-
-FDE_LEAD = Persona("lead@fde-toolkit.test", "demo-lead-pass", "FDE lead (provider staff, Django admin)")
-CLIENT_ADMIN = Persona("admin@acme-logistics.test", "demo-client-pass", "client admin of Acme Logistics")
-OTHER_MEMBER = Persona("member@globex-health.test", "demo-client-pass", "client member of Globex Health")
-PERSONAS = [FDE_LEAD, CLIENT_ADMIN, OTHER_MEMBER]
 
 DEMO_CLIENT = "Acme Logistics"
 OTHER_CLIENT = "Globex Health"

@@ -21,6 +21,9 @@ from urllib.parse import urlparse
 import httpx
 import redis
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from accounts.personas import PERSONAS  # noqa: E402 - the project root goes on the path first
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
 PY = sys.executable
@@ -60,7 +63,6 @@ def start_postgres(env: dict[str, str]) -> object | None:
     if env.get("DATABASE_URL"):
         say("PostgreSQL: using DATABASE_URL")
         return None
-    sys.path.insert(0, str(BASE_DIR))
     from config import embedded_db
 
     pgdata = Path(env.get("FDE_EMBEDDED_PGDATA", str(VAR / "pgdata")))
@@ -192,7 +194,6 @@ def main() -> int:
             [PY, "-m", "honcho", "start", "-f", "Procfile"], cwd=BASE_DIR, env=env, start_new_session=True
         )
         wait_healthy(env, honcho, url)
-        from accounts.seed import PERSONAS
 
         print("\n" + "=" * 72)
         print(f"  FDE Toolkit is running at {url}/")

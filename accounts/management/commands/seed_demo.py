@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import seed as accounts_seed
+from accounts.personas import PERSONAS
 
 # Each app seeds its own demo data, in dependency order; each step is idempotent.
 SEED_MODULES = ["engagements.seed", "deployments.seed", "rag.seed"]
@@ -25,5 +26,5 @@ class Command(BaseCommand):
             module = importlib.import_module(name)
             data.update(module.seed(data) or {})
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in as:"))
-        for persona in accounts_seed.PERSONAS:
+        for persona in PERSONAS:
             self.stdout.write(f"  {persona.email:32} {persona.password:18} {persona.description}")
