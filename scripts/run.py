@@ -22,7 +22,7 @@ import httpx
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from accounts.personas import PERSONAS  # noqa: E402 - the project root goes on the path first
+from accounts.personas import PERSONAS  # after the project root is on the path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
