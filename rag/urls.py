@@ -8,7 +8,6 @@ app_name = "rag"
 urlpatterns = [
     path("", views.index, name="index"),
     path("", include("rag.prototypes.urls")),
-    path("", include("rag.prototypes.urls")),
     path("kb/<uuid:uuid>/", views.kb_detail, name="kb-detail"),
     path("kb/<uuid:uuid>/documents/", views.kb_documents, name="kb-documents"),
     path("kb/<uuid:uuid>/upload/", views.kb_upload, name="kb-upload"),
