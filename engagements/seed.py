@@ -24,8 +24,9 @@ from engagements.services import (
     engagement_advance_phase,
     engagement_assign,
     engagement_create,
+    gate_evaluate,
     kpi_create,
-    kpi_measurement_record,
+    kpi_measurements_import_csv,
     requirement_create,
     risk_create,
     signoff_record,
@@ -44,16 +45,15 @@ def _engineer() -> User:
     )
 
 
-def _walk(engagement: Engagement, lead: User, days_per_phase: list[int], *, satisfied: bool = True) -> None:
+def _walk(engagement: Engagement, lead: User, days_per_phase: list[int], *, days_in_phase: int = 3) -> None:
     """Advance through ``len(days_per_phase)`` gates, ticking checklists, and date each stay in the past."""
-    started = timezone.now() - dt.timedelta(days=sum(days_per_phase) + 3)
+    started = timezone.now() - dt.timedelta(days=sum(days_per_phase) + days_in_phase)
     Engagement.objects.filter(pk=engagement.pk).update(created_at=started, phase_entered_at=started)
     moment = started
     for days in days_per_phase:
         engagement.refresh_from_db()
-        if satisfied:
-            for item in engagement.criteria.filter(phase=engagement.phase, kind=GateCriterion.Kind.CHECKLIST):
-                criterion_check(criterion=item, actor=lead, checked=True)
+        for item in engagement.criteria.filter(phase=engagement.phase, kind=GateCriterion.Kind.CHECKLIST):
+            criterion_check(criterion=item, actor=lead, checked=True)
         try:
             transition = engagement_advance_phase(
                 engagement=engagement, actor=lead, note="Gate review with the sponsor"
@@ -240,16 +240,15 @@ def _fill_claims_triage(engagement: Engagement, lead: User, engineer: User) -> N
         baseline=0,
         target=42000,
     )
-    for week in range(14):
-        day = TODAY - dt.timedelta(weeks=13 - week)
-        progress = 1 - math.exp(-week / 6)
-        kpi_measurement_record(
-            kpi=handling, actor=lead, measured_on=day, value=round(25 - 9 * progress + (week % 3) * 0.4, 1)
-        )
-        kpi_measurement_record(
-            kpi=accuracy, actor=lead, measured_on=day, value=round(81 + 10 * progress - (week % 2) * 0.6, 1)
-        )
-        kpi_measurement_record(kpi=savings, actor=lead, measured_on=day, value=round(26000 * progress, -2))
+    weeks = [(TODAY - dt.timedelta(weeks=13 - week), 1 - math.exp(-week / 6), week) for week in range(14)]
+    # Weekly figures from the client's reporting, brought in the way an FDE would: a CSV export per KPI.
+    for kpi, value in (
+        (handling, lambda p, w: round(25 - 9 * p + (w % 3) * 0.4, 1)),
+        (accuracy, lambda p, w: round(81 + 10 * p - (w % 2) * 0.6, 1)),
+        (savings, lambda p, w: round(26000 * p, -2)),
+    ):
+        rows = "\n".join(f"{day.isoformat()},{value(p, w)}" for day, p, w in weeks)
+        kpi_measurements_import_csv(kpi=kpi, actor=lead, text=f"date,value\n{rows}\n")
     for week in range(8):
         for weekday, person, hours in ((0, engineer, "8"), (1, lead, "6"), (2, engineer, "7.5"), (3, engineer, "8")):
             time_entry_create(
@@ -260,7 +259,7 @@ def _fill_claims_triage(engagement: Engagement, lead: User, engineer: User) -> N
                 phase="discover" if week < 3 else "prototype",
                 note="Workshops and data mapping" if week < 3 else "Prototype build and tuning",
             )
-    _walk(engagement, lead, [34])
+    _walk(engagement, lead, [34], days_in_phase=26)
     criterion_check(
         criterion=engagement.criteria.get(phase=Phase.PROTOTYPE, kind="checklist"), actor=lead, checked=True
     )
@@ -358,6 +357,8 @@ def seed(people: dict[str, Any]) -> dict[str, Any]:
             stakeholder_create(
                 engagement=engagement, actor=lead, name="Executive sponsor", role="sponsor", influence=3, interest=2
             )
-            _walk(engagement, lead, days)
+            _walk(engagement, lead, days, days_in_phase=5 + 9 * len(created))
         created[name] = engagement
+    for engagement in [demo, *created.values()]:
+        gate_evaluate(engagement=engagement)  # so the board's gate progress is current from the start
     return {"demo_engagement": demo, "other_engagement": created["Clinical policy search"]}

@@ -168,13 +168,10 @@ def _move(
     )
     engagement.phase, engagement.phase_entered_at = to_phase, now
     engagement.save(update_fields=["phase", "phase_entered_at", "updated_at"])
-    verb = (
-        ("moved back to " if backward else "advanced to ")
-        + Phase(to_phase).label
-        + (" (gate overridden)" if override_reason else "")
-    )
+    verb = "moved the engagement back to" if backward else "advanced the engagement to"
+    target = Phase(to_phase).label + (" (gate overridden)" if override_reason else "")
     url = reverse("engagements:detail", kwargs={"uuid": engagement.uuid})
-    activity_record(engagement=engagement, actor=actor, verb=verb, target=engagement.name, url=url)
+    activity_record(engagement=engagement, actor=actor, verb=verb, target=target, url=url)
     return transition
 
 

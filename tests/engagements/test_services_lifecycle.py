@@ -70,7 +70,7 @@ def test_lead_can_override_failing_gate_with_reason(engagement: Engagement, fde)
     transition = engagement_advance_phase(engagement=engagement, actor=fde, override_reason="Sponsor asked to start")
     assert transition.is_override and transition.override_reason == "Sponsor asked to start"
     assert any(not row["passed"] for row in transition.snapshot)
-    assert Activity.objects.filter(engagement=engagement, verb__contains="gate overridden").exists()
+    assert Activity.objects.filter(engagement=engagement, target__contains="gate overridden").exists()
 
 
 def test_engineer_cannot_override_failing_gate(engagement: Engagement, engineer) -> None:
