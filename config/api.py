@@ -31,3 +31,4 @@ api = NinjaAPI(
     auth=[TokenAuth(), django_auth],
     urls_namespace="api",
 )
+api.add_router("/rag/", "rag.api.router")
