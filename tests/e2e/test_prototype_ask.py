@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engagements.models import Engagement
+from rag.models_prototypes import Answer, Prototype
+from rag.services.knowledge_base import knowledge_base_create
+from tests.conftest import PASSWORD
+from tests.fixtures_services import login
+from tests.rag.prototype_builders import index, local_deployment, make_prototype
+
+pytestmark = [pytest.mark.e2e, pytest.mark.vllm, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def prototype(
+    engagement: Engagement, fde: Any, vllm_server: dict[str, str], settings: Any, tmp_path: Path
+) -> Prototype:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    kb = knowledge_base_create(engagement=engagement, name="Policies", actor=fde, chunk_size=300, chunk_overlap=40)
+    return make_prototype(index(kb), local_deployment(vllm_server), max_tokens=40)
+
+
+def _ask(page: Any, question: str) -> Any:
+    page.fill("#ask-form textarea[name=question]", question)
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector(".answer-card[data-status=streaming]")
+    return page.wait_for_selector(".answer-card[data-status=done], .answer-card[data-status=failed]", timeout=60_000)
+
+
+def test_an_fde_asks_and_sees_the_streamed_answer_and_its_citations(page: Any, fde: Any, prototype: Prototype) -> None:
+    login(page, fde.email, PASSWORD)
+    page.goto(f"/rag/prototypes/{prototype.uuid}/")
+    tokens: list[str] = []
+    page.on("console", lambda message: tokens.append(message.text))
+    page.evaluate("document.body.addEventListener('htmx:sseMessage', (e) => console.log('sse:' + e.detail.type))")
+
+    card = _ask(page, "Within how many days must damaged freight claims be filed?")
+
+    assert card.get_attribute("data-status") == "done"
+    assert "sse:token" in tokens, "tokens arrived one by one over server-sent events"
+    assert card.query_selector(".answer-text").inner_text().strip()
+    sources = card.query_selector_all(".answer-sources li a.source-link")
+    assert any("page 2" in s.inner_text() for s in sources)
+    timings = card.query_selector(".answer-timings").inner_text()
+    assert "first token" in timings and "completion tokens" in timings
+    answer = Answer.objects.get()
+    pdf = next(c for c in answer.citations if c["external_id"] == "handbook/claims.pdf")
+    card.query_selector_all(".answer-sources li a.source-link")[pdf["n"] - 1].click()
+    citation = page.wait_for_selector(f".citation-card[data-chunk='{pdf['chunk_id']}']")
+    assert "14 days" in citation.inner_text()
+    assert citation.query_selector("a[href$='#page=2']") is not None
+
+
+def test_a_client_member_asks_in_the_portal_and_rates_the_answer(
+    page: Any, client_member: Any, prototype: Prototype
+) -> None:
+    login(page, client_member.email, PASSWORD)
+    page.click("nav >> text=Prototypes")
+    page.click(f"text={prototype.name}")
+    card = _ask(page, "What does a standard pallet cost within the EU?")
+    assert card.query_selector(".answer-timings") is None  # the client sees the answer, not the internals
+
+    card.query_selector("button[title='Not helpful']").click()
+    page.fill(f"#correction-{Answer.objects.get().uuid} textarea", "42 EUR per pallet.")
+    page.click("text=Send: not helpful")
+    page.wait_for_selector("text=will be reviewed")
+    assert Answer.objects.get().feedback.get().correction == "42 EUR per pallet."
