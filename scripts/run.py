@@ -59,7 +59,7 @@ def preflight(env: dict[str, str]) -> None:
             raise StartError(f"port {port} is taken by another program; stop it or set {name} to a free port.")
 
 
-def start_postgres(env: dict[str, str]) -> object | None:
+def start_postgres(env: dict[str, str]) -> Path | None:
     if env.get("DATABASE_URL"):
         say("PostgreSQL: using DATABASE_URL")
         return None
@@ -73,7 +73,7 @@ def start_postgres(env: dict[str, str]) -> object | None:
         raise StartError(f"the embedded PostgreSQL did not start ({exc}); see {pgdata}/log.") from exc
     env["DATABASE_URL"] = server.get_uri(database=embedded_db.DATABASE_NAME)
     say(f"PostgreSQL {'started' if started_here else 'already running'} (embedded, data in {pgdata})")
-    return server if started_here else None
+    return pgdata if started_here else None
 
 
 def start_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
@@ -180,7 +180,9 @@ def main() -> int:
         stopping = True
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    # Set explicitly: a shell that starts us in the background hands down SIGINT as ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
     try:
         preflight(env)
         pg = start_postgres(env)
@@ -222,7 +224,9 @@ def main() -> int:
             redis_proc.wait(10)
         if pg is not None:
             say("stopping PostgreSQL")
-            pg.cleanup()  # type: ignore[attr-defined]
+            from config import embedded_db
+
+            embedded_db.stop(pg)
 
 
 if __name__ == "__main__":
