@@ -201,10 +201,14 @@ def documents_add_files(
 
 
 @transaction.atomic
-def source_sync(*, source: DataSource, actor: Any = None) -> IngestionBatch:
-    """Queue a re-sync of a folder or SQL source; the worker reads the source (it may be slow or down)."""
+def source_sync(*, source: DataSource, actor: Any = None, enqueue: bool = True) -> IngestionBatch:
+    """Queue a re-sync of a folder or SQL source; the worker reads the source (it may be slow or down).
+
+    ``enqueue=False`` leaves the batch queued for a caller that runs it in-process (the import command, the seed).
+    """
     batch = _batch_new(knowledge_base=source.knowledge_base, source=source, label=f"Sync of {source.name}", actor=actor)
-    _enqueue(batch)
+    if enqueue:
+        _enqueue(batch)
     return batch
 
 
