@@ -2,7 +2,20 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from engagements.models import Assignment, Engagement
+from engagements.models import (
+    Activity,
+    Assignment,
+    Decision,
+    Engagement,
+    GateCriterion,
+    Kpi,
+    KpiMeasurement,
+    PhaseTransition,
+    Requirement,
+    Risk,
+    Stakeholder,
+    TimeEntry,
+)
 
 
 class AssignmentInline(admin.TabularInline):
@@ -10,15 +23,51 @@ class AssignmentInline(admin.TabularInline):
     extra = 0
 
 
+class CriterionInline(admin.TabularInline):
+    model = GateCriterion
+    extra = 0
+    fields = ["phase", "kind", "label", "provider_key", "params", "comparison", "threshold", "checked_at"]
+    readonly_fields = ["checked_at"]
+
+
 @admin.register(Engagement)
 class EngagementAdmin(admin.ModelAdmin):
-    list_display = ["name", "client", "created_at"]
-    list_filter = ["client"]
+    list_display = ["name", "client", "phase", "health", "target_date", "archived_at"]
+    list_filter = ["client", "phase", "health"]
     search_fields = ["name", "client__name"]
-    inlines = [AssignmentInline]
+    inlines = [AssignmentInline, CriterionInline]
 
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ["engagement", "user", "role"]
     list_filter = ["role"]
+
+
+@admin.register(PhaseTransition)
+class PhaseTransitionAdmin(admin.ModelAdmin):
+    """Transitions are the audit trail of the gates: readable here, never edited."""
+
+    list_display = ["engagement", "from_phase", "to_phase", "actor", "created_at", "is_backward"]
+    list_filter = ["to_phase", "is_backward"]
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["engagement", "actor", "verb", "target", "created_at"]
+    search_fields = ["verb", "target"]
+
+
+for model, columns, client_path in [
+    (Stakeholder, ["name", "engagement", "role", "influence", "interest"], "engagement__client"),
+    (Requirement, ["title", "engagement", "priority", "status"], "engagement__client"),
+    (Risk, ["title", "engagement", "likelihood", "impact", "status"], "engagement__client"),
+    (Decision, ["title", "engagement", "decided_on"], "engagement__client"),
+    (Kpi, ["name", "engagement", "tier", "baseline", "target"], "engagement__client"),
+    (KpiMeasurement, ["kpi", "measured_on", "value", "source"], "kpi__engagement__client"),
+    (TimeEntry, ["engagement", "user", "date", "hours", "phase"], "engagement__client"),
+]:
+    admin.site.register(model, list_display=columns, list_filter=[client_path])
