@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.decorators import provider_required
 from engagements import services
 from engagements.forms import AdvanceForm, CriterionForm, ReturnForm
-from engagements.models import Engagement, GateCriterion
+from engagements.models import Engagement, GateCriterion, Phase
 from engagements.views._common import apply_errors, get_engagement_for_user, is_htmx, page_context
 
 
@@ -33,7 +33,7 @@ def advance(request: HttpRequest, uuid: str) -> HttpResponse:
     """GET: the gate check before a move (where the board sends a dragged card). POST: advance."""
     engagement = get_engagement_for_user(request, uuid)
     if request.method != "POST":
-        return _gate(request, engagement)
+        return _gate(request, engagement, move_to=_move_to(engagement, request.GET.get("to", "")))
     form = AdvanceForm(request.POST)
     if form.is_valid():
         try:
@@ -102,6 +102,19 @@ def criterion_delete(request: HttpRequest, uuid: str, item: str) -> HttpResponse
     criterion = get_object_or_404(GateCriterion, engagement=engagement, uuid=item)
     services.criterion_delete(criterion=criterion, actor=request.user)
     return _gate(request, engagement, gate_phase=criterion.phase)
+
+
+def _move_to(engagement: Engagement, phase: str) -> dict[str, object] | None:
+    """Describe where a card was dropped on the board: forward (the gate applies) or back (a reason is needed)."""
+    if phase not in Phase.values or phase == engagement.phase:
+        return None
+    forward = Phase.position_of(phase) > Phase.position_of(engagement.phase)
+    return {
+        "phase": phase,
+        "label": Phase(phase).label,
+        "forward": forward,
+        "skips": forward and phase != Phase.after(engagement.phase),
+    }
 
 
 def engagement_url(engagement: Engagement) -> str:

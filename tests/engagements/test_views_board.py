@@ -96,3 +96,15 @@ def test_move_control_opens_the_gate_check(fde_http: HttpClient, engagement: Eng
     page = fde_http.get(reverse("engagements:advance", kwargs={"uuid": engagement.uuid}), {"to": "prototype"})
     assert page.status_code == 200
     assert "Advance to Prototype" in page.content.decode()
+
+
+def test_dropping_a_card_on_an_earlier_column_asks_for_a_reason(
+    fde_http: HttpClient, engagement: Engagement, fde
+) -> None:
+    from engagements.services import engagement_advance_phase
+
+    engagement_advance_phase(engagement=engagement, actor=fde, override_reason="Sponsor asked to start")
+    page = fde_http.get(reverse("engagements:advance", kwargs={"uuid": engagement.uuid}), {"to": "discover"})
+    html = page.content.decode()
+    assert "back to Discover?" in html and "Going back needs a reason" in html
+    assert '<option value="discover" selected>' in html
