@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +17,9 @@ from engagements.selectors import engagement_user_is_lead
 from engagements.services._common import require_editor
 from engagements.services.activity import activity_record
 from engagements.services.gates import CriterionStatus, gate_criteria_from_templates, gate_evaluate
+from engagements.services.kpis import kpi_measure_from_provider
+
+logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = {
     "name",
@@ -235,3 +239,20 @@ def engagement_return_to_phase(
     )
     engagement.refresh_from_db()
     return transition
+
+
+def engagement_refresh_evidence(*, engagement: Engagement) -> dict[str, int]:
+    """Re-evaluate the current gate and take today's value of every provider-backed KPI.
+
+    Run periodically so the board's gate progress and KPI trends follow evidence produced elsewhere (documents
+    ingested, eval runs, benchmarks). Re-running it on the same day changes nothing new.
+    """
+    statuses = gate_evaluate(engagement=engagement)
+    measured = 0
+    for kpi in engagement.kpis.exclude(provider_key=""):
+        try:
+            kpi_measure_from_provider(kpi=kpi)
+            measured += 1
+        except Exception:  # one KPI's provider failing must not stop the others
+            logger.warning("could not measure KPI %s of engagement %s", kpi.pk, engagement.pk, exc_info=True)
+    return {"criteria": len(statuses), "met": sum(s.passed for s in statuses), "kpis_measured": measured}
