@@ -32,3 +32,4 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/rag/", "rag.api.router")
+api.add_router("/engagements/", "engagements.api.router")
