@@ -342,7 +342,8 @@ def seed(people: dict[str, Any]) -> dict[str, Any]:
         client = people[client_key]
         engagement = Engagement.objects.filter(client=client, name=name).first()
         if engagement is None:
-            total = sum(days) + 10
+            current = 5 + 9 * len(created)
+            total = sum(days) + current
             engagement = engagement_create(
                 client=client,
                 name=name,
@@ -357,7 +358,15 @@ def seed(people: dict[str, Any]) -> dict[str, Any]:
             stakeholder_create(
                 engagement=engagement, actor=lead, name="Executive sponsor", role="sponsor", influence=3, interest=2
             )
-            _walk(engagement, lead, days, days_in_phase=5 + 9 * len(created))
+            requirement_create(
+                engagement=engagement,
+                actor=lead,
+                title=problem.rstrip("."),
+                priority="must",
+                status="done" if len(days) >= 3 else "accepted",
+                acceptance_criteria="Agreed with the sponsor at the Discover workshop.",
+            )
+            _walk(engagement, lead, days, days_in_phase=current)
         created[name] = engagement
     for engagement in [demo, *created.values()]:
         gate_evaluate(engagement=engagement)  # so the board's gate progress is current from the start
