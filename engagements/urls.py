@@ -18,6 +18,7 @@ urlpatterns = [
     path("<uuid:uuid>/back/", gate.go_back, name="back"),
     path("<uuid:uuid>/criteria/new/", gate.criterion_create, name="criterion_create"),
     path("<uuid:uuid>/criteria/<uuid:item>/check/", gate.criterion_check, name="criterion_check"),
+    path("<uuid:uuid>/criteria/<uuid:item>/edit/", gate.criterion_update, name="criterion_update"),
     path("<uuid:uuid>/criteria/<uuid:item>/delete/", gate.criterion_delete, name="criterion_delete"),
     path("<uuid:uuid>/stakeholders/<uuid:item>/sign-off/", records.signoff_create, name="signoff"),
     path("<uuid:uuid>/kpis/<uuid:item>/measure/", records.kpi_measure, name="kpi_measure"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.conf import settings
@@ -161,6 +162,10 @@ class GateCriterion(models.Model):
     @property
     def is_checklist(self) -> bool:
         return self.kind == self.Kind.CHECKLIST
+
+    @property
+    def params_json(self) -> str:
+        return json.dumps(self.params) if self.params else ""
 
     def compare(self, value: float | None) -> bool:
         if value is None or self.threshold is None:

@@ -97,6 +97,30 @@ def criterion_create(request: HttpRequest, uuid: str) -> HttpResponse:
 
 @provider_required
 @require_POST
+def criterion_update(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
+    engagement = get_engagement_for_user(request, uuid)
+    criterion = get_object_or_404(GateCriterion, engagement=engagement, uuid=item)
+    form = CriterionForm({**request.POST.dict(), "phase": criterion.phase, "kind": criterion.kind})
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_text())
+        fields = {"label": form.cleaned_data["label"]}
+        if not criterion.is_checklist:
+            fields |= {
+                "provider_key": form.cleaned_data["provider_key"],
+                "comparison": form.cleaned_data["comparison"],
+                "threshold": form.cleaned_data["threshold"],
+                "params": form.cleaned_data["params_json"],
+            }
+        services.criterion_update(criterion=criterion, actor=request.user, **fields)
+    except ValidationError as error:
+        errors = {str(criterion.uuid): " ".join(error.messages)}
+        return _gate(request, engagement, gate_phase=criterion.phase, criterion_errors=errors)
+    return _gate(request, engagement, gate_phase=criterion.phase)
+
+
+@provider_required
+@require_POST
 def criterion_delete(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
     engagement = get_engagement_for_user(request, uuid)
     criterion = get_object_or_404(GateCriterion, engagement=engagement, uuid=item)

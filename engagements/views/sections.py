@@ -64,6 +64,7 @@ def gate_context(engagement: Engagement, phase: str | None = None, **forms: Any)
         "return_form": forms.get("return_form") or ReturnForm(initial={"expected_phase": engagement.phase}),
         "criterion_form": forms.get("criterion_form") or CriterionForm(initial={"phase": phase}),
         "advance_error": forms.get("advance_error", ""),
+        "criterion_errors": forms.get("criterion_errors", {}),
     }
 
 

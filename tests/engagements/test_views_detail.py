@@ -144,3 +144,30 @@ def test_create_engagement_makes_creator_lead(fde_http: HttpClient, client_org, 
     engagement = Engagement.objects.get(name="Invoice matching")
     assert response.status_code == 302
     assert engagement.assignments.get().user == fde and engagement.assignments.get().role == "lead"
+
+
+def test_editing_a_criterion_threshold_changes_the_gate(fde_http: HttpClient, engagement: Engagement) -> None:
+    criterion = engagement.criteria.get(label="Executive sponsor identified")
+    url = reverse("engagements:criterion_update", kwargs={"uuid": engagement.uuid, "item": criterion.uuid})
+    data = {
+        "label": "Two sponsors",
+        "provider_key": criterion.provider_key,
+        "comparison": "gte",
+        "threshold": "2",
+        "params_json": '{"role": "sponsor"}',
+    }
+    assert fde_http.post(url, data, HTTP_HX_REQUEST="true").status_code == 200
+    criterion.refresh_from_db()
+    assert (criterion.label, criterion.threshold, criterion.params) == ("Two sponsors", 2.0, {"role": "sponsor"})
+
+
+def test_editing_a_criterion_with_a_bad_threshold_keeps_it_and_says_why(
+    fde_http: HttpClient, engagement: Engagement
+) -> None:
+    criterion = engagement.criteria.get(label="Executive sponsor identified")
+    url = reverse("engagements:criterion_update", kwargs={"uuid": engagement.uuid, "item": criterion.uuid})
+    data = {"label": "x", "provider_key": criterion.provider_key, "comparison": "gte", "threshold": "one"}
+    response = fde_http.post(url, data, HTTP_HX_REQUEST="true")
+    assert "“one” is not a number" in response.content.decode()
+    criterion.refresh_from_db()
+    assert criterion.threshold == 1.0 and criterion.label == "Executive sponsor identified"
