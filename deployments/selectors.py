@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
 
 from accounts.selectors import user_client, user_is_provider
-from deployments.models import Deployment
+from deployments.models import Deployment, ModelCall
 
 
 def deployment_list_for_user(*, user: Any) -> QuerySet[Deployment]:
@@ -21,3 +22,36 @@ def deployment_list_for_user(*, user: Any) -> QuerySet[Deployment]:
 
 def deployment_list_active() -> QuerySet[Deployment]:
     return Deployment.objects.filter(is_active=True)
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's ``percentile_cont``: the interpolated percentile of a column over the group."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: str, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def model_call_stats(*, deployment: Deployment, since: datetime) -> dict[str, Any]:
+    """Counts, latency percentiles and token totals of the deployment's calls since ``since``, in one query.
+
+    Reads the (deployment, created_at) index, so it stays fast with millions of rows in the log.
+    """
+    calls = ModelCall.objects.filter(deployment=deployment, created_at__gte=since)
+    return calls.aggregate(
+        calls=Count("id"),
+        errors=Count("id", filter=~Q(status=ModelCall.Status.OK)),
+        ttft_p50=Percentile("ttft_ms", 0.5),
+        ttft_p95=Percentile("ttft_ms", 0.95),
+        total_p95=Percentile("total_ms", 0.95),
+        gap_p50=Percentile("gap_p50_ms", 0.5),
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+    )
+
+
+def model_call_recent(*, deployment: Deployment, limit: int = 200) -> list[ModelCall]:
+    return list(ModelCall.objects.filter(deployment=deployment).order_by("-created_at")[:limit])
