@@ -65,9 +65,14 @@ def signoffs(engagement: Engagement, params: dict[str, Any]) -> MetricResult:
     return MetricResult(float(len(names)), detail, _section_url(engagement, "stakeholders"))
 
 
-def _requirements(engagement: Engagement, params: dict[str, Any]) -> Any:
+def _requirement_share(engagement: Engagement, params: dict[str, Any], condition: Q, what: str) -> MetricResult:
+    """The percentage of (non-dropped, optionally one priority's) requirements meeting ``condition``."""
     qs = Requirement.objects.filter(engagement=engagement).exclude(status=Requirement.Status.DROPPED)
-    return qs.filter(priority=params["priority"]) if params.get("priority") else qs
+    if params.get("priority"):
+        qs = qs.filter(priority=params["priority"])
+    total, part = qs.count(), qs.filter(condition).count()
+    detail = f"{part} of {total} {what}" if total else "No requirements recorded yet"
+    return MetricResult(_percent(part, total), detail, _section_url(engagement, "requirements"))
 
 
 @register(
@@ -77,10 +82,7 @@ def _requirements(engagement: Engagement, params: dict[str, Any]) -> Any:
     params_help='{"priority": "must"} (optional)',
 )
 def requirements_coverage(engagement: Engagement, params: dict[str, Any]) -> MetricResult:
-    qs = _requirements(engagement, params)
-    total, covered = qs.count(), qs.exclude(acceptance_criteria="").count()
-    detail = f"{covered} of {total} have acceptance criteria" if total else "No requirements recorded yet"
-    return MetricResult(_percent(covered, total), detail, _section_url(engagement, "requirements"))
+    return _requirement_share(engagement, params, ~Q(acceptance_criteria=""), "have acceptance criteria")
 
 
 @register(
@@ -90,10 +92,7 @@ def requirements_coverage(engagement: Engagement, params: dict[str, Any]) -> Met
     params_help='{"priority": "must"} (optional)',
 )
 def requirements_done(engagement: Engagement, params: dict[str, Any]) -> MetricResult:
-    qs = _requirements(engagement, params)
-    total, done = qs.count(), qs.filter(status=Requirement.Status.DONE).count()
-    detail = f"{done} of {total} done" if total else "No requirements recorded yet"
-    return MetricResult(_percent(done, total), detail, _section_url(engagement, "requirements"))
+    return _requirement_share(engagement, params, Q(status=Requirement.Status.DONE), "done")
 
 
 @register(

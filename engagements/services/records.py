@@ -13,6 +13,7 @@ from engagements.services._common import require_editor
 from engagements.services.activity import activity_record
 
 M = TypeVar("M", bound=models.Model)
+R = TypeVar("R", Requirement, Risk)
 
 
 def _save_new(obj: M, *, engagement: Engagement, actor: Any, verb: str, target: str) -> M:
@@ -21,6 +22,16 @@ def _save_new(obj: M, *, engagement: Engagement, actor: Any, verb: str, target: 
     obj.save()
     activity_record(engagement=engagement, actor=actor, verb=verb, target=target)
     return obj
+
+
+def _set_status(record: R, *, actor: Any, status: str, verb: str) -> R:
+    require_editor(record.engagement, actor)
+    record.status = status
+    record.full_clean()
+    record.save(update_fields=["status"])
+    label = verb.format(status=record.get_status_display().lower())
+    activity_record(engagement=record.engagement, actor=actor, verb=label, target=record.title)
+    return record
 
 
 @transaction.atomic
@@ -77,13 +88,7 @@ def requirement_create(
 
 @transaction.atomic
 def requirement_set_status(*, requirement: Requirement, actor: Any, status: str) -> Requirement:
-    require_editor(requirement.engagement, actor)
-    requirement.status = status
-    requirement.full_clean()
-    requirement.save(update_fields=["status"])
-    verb = f"marked {requirement.get_status_display().lower()}:"
-    activity_record(engagement=requirement.engagement, actor=actor, verb=verb, target=requirement.title)
-    return requirement
+    return _set_status(requirement, actor=actor, status=status, verb="marked {status}:")
 
 
 @transaction.atomic
@@ -114,13 +119,7 @@ def risk_create(
 
 @transaction.atomic
 def risk_set_status(*, risk: Risk, actor: Any, status: str) -> Risk:
-    require_editor(risk.engagement, actor)
-    risk.status = status
-    risk.full_clean()
-    risk.save(update_fields=["status"])
-    verb = f"set risk status to {risk.get_status_display().lower()}:"
-    activity_record(engagement=risk.engagement, actor=actor, verb=verb, target=risk.title)
-    return risk
+    return _set_status(risk, actor=actor, status=status, verb="set risk status to {status}:")
 
 
 @transaction.atomic

@@ -171,3 +171,22 @@ def test_editing_a_criterion_with_a_bad_threshold_keeps_it_and_says_why(
     assert "“one” is not a number" in response.content.decode()
     criterion.refresh_from_db()
     assert criterion.threshold == 1.0 and criterion.label == "Executive sponsor identified"
+
+
+def test_changing_a_risk_status_from_its_row(fde_http: HttpClient, engagement: Engagement, fde) -> None:
+    risk = risk_create(engagement=engagement, actor=fde, title="Data late", likelihood=4, impact=4)
+    url = reverse("engagements:record_status", kwargs={"uuid": engagement.uuid, "section": "risks", "item": risk.uuid})
+    response = fde_http.post(url, {"status": "closed"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'id="section"' in response.content.decode()
+    risk.refresh_from_db()
+    assert risk.status == "closed"
+    assert engagement.activities.filter(verb="set risk status to closed:", target="Data late").exists()
+
+
+def test_an_unknown_status_is_refused_with_a_message(fde_http: HttpClient, engagement: Engagement, fde) -> None:
+    item = requirement_create(engagement=engagement, actor=fde, title="Cite sources")
+    kwargs = {"uuid": engagement.uuid, "section": "requirements", "item": item.uuid}
+    response = fde_http.post(reverse("engagements:record_status", kwargs=kwargs), {"status": "maybe"})
+    assert response.status_code == 200 and "is not a valid choice" in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == "proposed"
