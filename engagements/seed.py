@@ -24,6 +24,7 @@ from engagements.services import (
     engagement_advance_phase,
     engagement_assign,
     engagement_create,
+    engagement_update,
     gate_evaluate,
     kpi_create,
     kpi_measurements_import_csv,
@@ -318,42 +319,51 @@ OTHERS = [
 ]
 
 
+def _ensure(client: Any, name: str, lead: User, **fields: Any) -> tuple[Engagement, bool]:
+    """The named engagement, and whether it still needs filling (new, or an empty one from an earlier seed)."""
+    engagement = Engagement.objects.filter(client=client, name=name).first()
+    if engagement is None:
+        return engagement_create(client=client, name=name, lead=lead, **fields), True
+    untouched = not engagement.stakeholders.exists() and not engagement.transitions.exists()
+    if untouched:
+        engagement_assign(engagement=engagement, user=lead, role="lead")
+        engagement_update(engagement=engagement, actor=lead, **fields)
+    return engagement, untouched
+
+
 def seed(people: dict[str, Any]) -> dict[str, Any]:
     lead = people["lead"]
     engineer = _engineer()
     created: dict[str, Engagement] = {}
-    demo = Engagement.objects.filter(client=people["demo_client"], name="Claims triage assistant").first()
-    if demo is None:
-        demo = engagement_create(
-            client=people["demo_client"],
-            name="Claims triage assistant",
-            problem_statement=(
-                "Damage and delay claims arrive by e-mail and take agents 25 minutes each to triage against "
-                "contracts and carrier policies. Ground answers in the policy library and cut handling time."
-            ),
-            business_objective="Halve claim handling time without lowering triage accuracy, before peak season.",
-            success_criteria="Handling time ≤ 12 min, triage accuracy ≥ 95%, agents find 4 of 5 answers useful.",
-            start_date=TODAY - dt.timedelta(days=60),
-            target_date=TODAY + dt.timedelta(days=75),
-            lead=lead,
-        )
+    demo, fill = _ensure(
+        people["demo_client"],
+        "Claims triage assistant",
+        lead,
+        problem_statement=(
+            "Damage and delay claims arrive by e-mail and take agents 25 minutes each to triage against "
+            "contracts and carrier policies. Ground answers in the policy library and cut handling time."
+        ),
+        business_objective="Halve claim handling time without lowering triage accuracy, before peak season.",
+        success_criteria="Handling time ≤ 12 min, triage accuracy ≥ 95%, agents find 4 of 5 answers useful.",
+        start_date=TODAY - dt.timedelta(days=60),
+        target_date=TODAY + dt.timedelta(days=75),
+    )
+    if fill:
         _fill_claims_triage(demo, lead, engineer)
     for client_key, name, problem, days, health, reason in OTHERS:
-        client = people[client_key]
-        engagement = Engagement.objects.filter(client=client, name=name).first()
-        if engagement is None:
-            current = 5 + 9 * len(created)
-            total = sum(days) + current
-            engagement = engagement_create(
-                client=client,
-                name=name,
-                problem_statement=problem,
-                lead=lead,
-                health=health,
-                health_reason=reason,
-                start_date=TODAY - dt.timedelta(days=total),
-                target_date=TODAY + dt.timedelta(days=120 - total // 2),
-            )
+        current = 5 + 9 * len(created)
+        total = sum(days) + current
+        engagement, fill = _ensure(
+            people[client_key],
+            name,
+            lead,
+            problem_statement=problem,
+            health=health,
+            health_reason=reason,
+            start_date=TODAY - dt.timedelta(days=total),
+            target_date=TODAY + dt.timedelta(days=120 - total // 2),
+        )
+        if fill:
             engagement_assign(engagement=engagement, user=engineer, role="engineer")
             stakeholder_create(
                 engagement=engagement, actor=lead, name="Executive sponsor", role="sponsor", influence=3, interest=2

@@ -34,3 +34,13 @@ def test_seed_fills_the_demo_engagement_and_is_idempotent(db: Any) -> None:
     before = _counts()
     seed.seed(accounts_seed.seed())
     assert _counts() == before
+
+
+def test_seed_fills_an_empty_engagement_left_by_an_earlier_seed(db: Any) -> None:
+    from engagements.services import engagement_create
+
+    people: dict[str, Any] = accounts_seed.seed()
+    engagement_create(client=people["demo_client"], name="Claims triage assistant", lead=people["lead"])
+    demo = seed.seed(people)["demo_engagement"]
+    assert demo.phase == Phase.PROTOTYPE and demo.stakeholders.exists()
+    assert Engagement.objects.filter(name="Claims triage assistant").count() == 1
