@@ -72,6 +72,13 @@ DEFAULT_CRITERIA: dict[str, list[dict[str, Any]]] = {
         },
         {
             "kind": METRIC,
+            "label": "Requirements covered by eval cases (%)",
+            "provider_key": "rag.eval_coverage",
+            "comparison": "gte",
+            "threshold": 80,
+        },
+        {
+            "kind": METRIC,
             "label": "Open high risks (likelihood × impact ≥ 15)",
             "provider_key": "engagements.open_high_risks",
             "comparison": "lte",
