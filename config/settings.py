@@ -178,6 +178,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_BEAT_SCHEDULE["rag-reclaim-stuck-batches"] = {"task": "rag.reclaim_stuck_batches", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["engagements-refresh-evidence"] = {"task": "engagements.refresh_all_evidence", "schedule": 900.0}
+CELERY_BEAT_SCHEDULE["rag-reclaim-stuck-eval-runs"] = {"task": "rag.reclaim_stuck_eval_runs", "schedule": 60.0}
 WORKER_HEARTBEAT_TTL = 30
 
 # Knowledge-base ingestion limits (per file and per archive) and the age at which a silent batch is reclaimed.

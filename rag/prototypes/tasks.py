@@ -5,7 +5,7 @@ from celery import shared_task
 from rag.prototypes import evals
 
 
-@shared_task(acks_late=True, max_retries=2, time_limit=3600, soft_time_limit=3540)
+@shared_task(name="rag.eval_run", acks_late=True, max_retries=2, time_limit=3600, soft_time_limit=3540)
 def eval_run_task(*, run_id: int) -> None:
     if not evals.eval_run_claim(run_id=run_id):
         return  # already done, or another worker is on it
@@ -16,6 +16,6 @@ def eval_run_task(*, run_id: int) -> None:
         raise
 
 
-@shared_task(max_retries=0, time_limit=60)
+@shared_task(name="rag.reclaim_stuck_eval_runs", max_retries=0, time_limit=60)
 def eval_runs_sweep() -> None:
     evals.eval_runs_reclaim_stuck()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -8,14 +9,16 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client as HttpClient
+from django.utils import timezone
 
 from deployments.models import ModelCall
 from engagements.metrics import get_provider
 from engagements.models import Engagement
 from rag.models import KnowledgeBase
-from rag.models_prototypes import EvalDataset, EvalResult, EvalRun, Prototype
+from rag.models_prototypes import EvalCase, EvalDataset, EvalResult, EvalRun, Prototype
 from rag.prototypes import evals
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
+from rag.prototypes.drafting import eval_cases_draft
 from tests.fixtures_services import wait_for
 from tests.rag.prototype_builders import index, local_deployment, make_prototype
 
@@ -167,3 +170,42 @@ def test_outsiders_and_client_users_cannot_see_runs(
         assert http.get(f"/rag/eval/runs/{run.uuid}/").status_code == 404
         assert http.get(f"/rag/eval/datasets/{dataset.uuid}/").status_code == 404
         assert http.post(f"/rag/eval/datasets/{dataset.uuid}/runs/", {"prototype": prototype.pk}).status_code == 404
+
+
+def test_a_run_whose_worker_died_is_reclaimed_and_finished(
+    celery_worker: Any, setup: tuple[Prototype, EvalDataset]
+) -> None:
+    prototype, dataset = setup
+    run = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, use_judge=False, enqueue=False)
+    evals.eval_case_score(run=run, case=dataset.cases.get(external_id="football"))
+    # As a worker killed mid-run leaves it: running, one case scored, no heartbeat for a while.
+    stale = timezone.now() - timedelta(minutes=10)
+    EvalRun.objects.filter(pk=run.pk).update(status=EvalRun.Status.RUNNING, progress=1, heartbeat_at=stale)
+
+    assert evals.eval_runs_reclaim_stuck() == [run.pk]
+    run = wait_for(
+        lambda: EvalRun.objects.filter(pk=run.pk, status__in=["done", "failed"]).first(),
+        timeout=180,
+        message="the reclaimed run to finish",
+    )
+
+    assert run.status == EvalRun.Status.DONE and run.attempts == 1
+    assert EvalResult.objects.filter(run=run).count() == 3
+    assert ModelCall.objects.filter(caller="rag.eval").count() == 2  # nothing scored twice
+
+
+def test_the_model_drafts_cases_that_wait_for_review(setup: tuple[Prototype, EvalDataset]) -> None:
+    prototype, dataset = setup
+
+    drafts = eval_cases_draft(dataset=dataset, version=prototype.versions.get(), count=2)
+
+    calls = ModelCall.objects.filter(caller="rag.draft")
+    assert calls.count() == 2
+    assert len(drafts) <= 2  # a reply that is not valid JSON is skipped, never guessed at
+    for case in drafts:
+        assert case.status == EvalCase.Status.DRAFT and case.origin == EvalCase.Origin.GENERATED
+        assert case.source_chunk is not None
+        assert case.relevant_documents == [case.source_chunk.document.external_id]
+        assert case.question
+    run = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, enqueue=False)
+    assert run.total == 3  # drafts are not run until approved
