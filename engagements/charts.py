@@ -19,13 +19,14 @@ PHASE_COLOURS = {
 _CONFIG = {"displayModeBar": False, "responsive": True}
 
 
-def _layout(fig: go.Figure, height: int) -> str:
+def _layout(fig: go.Figure, height: int, *, legend: bool = False) -> str:
     fig.update_layout(
         height=height,
         margin={"l": 40, "r": 10, "t": 10, "b": 30},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        showlegend=False,
+        showlegend=legend,
+        legend={"orientation": "h", "y": 1.15},
         font={"size": 11},
     )
     return str(fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG))
@@ -72,3 +73,23 @@ def phase_timeline_html(spans: Sequence[Any]) -> str:
     fig.update_xaxes(type="date", gridcolor="#eef1f6")
     fig.update_yaxes(categoryorder="array", categoryarray=["Iterate", "Ship", "Validate", "Prototype", "Discover"])
     return _layout(fig, 190)
+
+
+def effort_weekly_html(weekly: Sequence[dict[str, Any]]) -> str:
+    """Hours per week, stacked by FDE: the cost side of the engagement's return."""
+    if not weekly:
+        return ""
+    people: dict[str, tuple[list[Any], list[float]]] = {}
+    for row in weekly:
+        weeks, hours = people.setdefault(row["user__first_name"] or row["user__email"], ([], []))
+        weeks.append(row["week"])
+        hours.append(float(row["hours"]))
+    fig = go.Figure(
+        [
+            go.Bar(x=weeks, y=hours, name=name, hovertemplate=name + ": %{y} h, week of %{x|%d %b}<extra></extra>")
+            for name, (weeks, hours) in people.items()
+        ]
+    )
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text="hours", gridcolor="#eef1f6")
+    return _layout(fig, 220, legend=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.selectors import user_client, user_is_provider
@@ -168,7 +169,14 @@ def effort_summary(*, engagement: Engagement) -> dict[str, Any]:
         .order_by("-hours")
     )
     by_phase = {row["phase"]: row["hours"] for row in entries.values("phase").annotate(hours=Sum("hours"))}
+    weekly = (
+        entries.annotate(week=TruncWeek("date"))
+        .values("week", "user__first_name", "user__email")
+        .annotate(hours=Sum("hours"))
+        .order_by("week")
+    )
     return {
+        "weekly": list(weekly),
         "entries": list(entries[:50]),
         "by_person": by_person,
         "by_phase": [(Phase(p).label, by_phase.get(p, 0)) for p in Phase.values],

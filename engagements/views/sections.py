@@ -113,8 +113,10 @@ def section_context(engagement: Engagement, section: str, user: Any, **forms: An
     if section == "decisions":
         return {"decisions": engagement.decisions.all(), "form": form or DecisionForm()}
     if section == "effort":
+        effort = effort_summary(engagement=engagement)
         return {
-            "effort": effort_summary(engagement=engagement),
+            "effort": effort,
+            "effort_chart": charts.effort_weekly_html(effort["weekly"]),
             "form": form or TimeEntryForm(initial={"phase": engagement.phase}),
         }
     if section == "activity":

@@ -190,3 +190,11 @@ def test_an_unknown_status_is_refused_with_a_message(fde_http: HttpClient, engag
     assert response.status_code == 200 and "is not a valid choice" in response.content.decode()
     item.refresh_from_db()
     assert item.status == "proposed"
+
+
+def test_effort_shows_hours_per_person_and_a_weekly_chart(fde_http: HttpClient, engagement: Engagement, fde) -> None:
+    time_entry_create(engagement=engagement, actor=fde, date=engagement.created_at.date(), hours=Decimal("7.5"))
+    time_entry_create(engagement=engagement, actor=fde, date=engagement.created_at.date(), hours=Decimal("2"))
+    page = fde_http.get(_url(engagement, "effort")).content.decode()
+    assert "Hours per week" in page and "Plotly.newPlot" in page
+    assert "9.50 h" in page
