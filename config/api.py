@@ -33,3 +33,4 @@ api = NinjaAPI(
 )
 api.add_router("/rag/", "rag.api.router")
 api.add_router("/engagements/", "engagements.api.router")
+api.add_router("/prototypes/", "rag.prototypes.api.router")
