@@ -13,6 +13,7 @@ urlpatterns = [
     path("<uuid:uuid>/edit/", engagement.engagement_edit, name="edit"),
     path("<uuid:uuid>/archive/", engagement.engagement_archive, name="archive"),
     path("<uuid:uuid>/team/", engagement.engagement_assign, name="assign"),
+    path("<uuid:uuid>/team/remove/", engagement.engagement_unassign, name="unassign"),
     path("<uuid:uuid>/gate/", gate.gate_panel, name="gate"),
     path("<uuid:uuid>/advance/", gate.advance, name="advance"),
     path("<uuid:uuid>/back/", gate.go_back, name="back"),

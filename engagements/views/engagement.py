@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -73,4 +74,19 @@ def engagement_assign(request: HttpRequest, uuid: str) -> HttpResponse:
         services.activity_record(
             engagement=engagement, actor=request.user, verb="added to the team:", target=str(form.cleaned_data["user"])
         )
+    return redirect("engagements:detail", uuid=engagement.uuid)
+
+
+@provider_required
+@require_POST
+def engagement_unassign(request: HttpRequest, uuid: str) -> HttpResponse:
+    engagement = get_engagement_for_user(request, uuid)
+    pk = request.POST.get("assignment", "")
+    assignment = engagement.assignments.select_related("user").filter(pk=pk).first() if pk.isdigit() else None
+    if assignment is None:
+        raise Http404("No such team member.")
+    try:
+        services.engagement_unassign(engagement=engagement, actor=request.user, user=assignment.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     return redirect("engagements:detail", uuid=engagement.uuid)

@@ -198,3 +198,13 @@ def test_effort_shows_hours_per_person_and_a_weekly_chart(fde_http: HttpClient, 
     page = fde_http.get(_url(engagement, "effort")).content.decode()
     assert "Hours per week" in page and "Plotly.newPlot" in page
     assert "9.50 h" in page
+
+
+def test_the_last_lead_cannot_be_removed_from_the_team(fde_http: HttpClient, engagement: Engagement, engineer) -> None:
+    url = reverse("engagements:unassign", kwargs={"uuid": engagement.uuid})
+    lead = engagement.assignments.get(role="lead")
+    page = fde_http.post(url, {"assignment": lead.pk}, follow=True).content.decode()
+    assert "needs at least one lead" in page
+    assert engagement.assignments.filter(pk=lead.pk).exists()
+    fde_http.post(url, {"assignment": engagement.assignments.get(user=engineer).pk})
+    assert not engagement.assignments.filter(user=engineer).exists()
