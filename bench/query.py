@@ -30,11 +30,11 @@ def _fill(kb: Any, model: Any, texts: list[str], vectors: np.ndarray, per_docume
     from django.db import connection
 
     from rag.models import Chunk, ChunkEmbedding, DataSource, Document
-    from rag.services.knowledge_base import _ensure_hnsw_index, _hnsw_index_name
+    from rag.services.knowledge_base import ensure_hnsw_index, hnsw_index_name
 
     source = DataSource.objects.create(knowledge_base=kb, name="Bench rows", kind=DataSource.Kind.UPLOAD)
     with connection.cursor() as cursor:  # building the graph once after loading is far faster than row by row
-        cursor.execute(f"DROP INDEX IF EXISTS {_hnsw_index_name(model)}")
+        cursor.execute(f"DROP INDEX IF EXISTS {hnsw_index_name(model)}")
     for start in range(0, len(texts), per_document):
         doc = Document.objects.create(
             knowledge_base=kb, source=source, external_id=f"rows-{start}", status=Document.Status.READY
@@ -50,7 +50,7 @@ def _fill(kb: Any, model: Any, texts: list[str], vectors: np.ndarray, per_docume
     Chunk.objects.filter(knowledge_base=kb).update(search_vector=SearchVector("text", config="simple"))
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")
-        _ensure_hnsw_index(model)
+        ensure_hnsw_index(model)
         cursor.execute("ANALYZE rag_chunk")
         cursor.execute("ANALYZE rag_chunkembedding")
 

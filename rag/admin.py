@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from rag.models import Chunk, DataSource, Document, EmbeddingModel, IngestionBatch, KnowledgeBase
+from rag.services.knowledge_base import ensure_hnsw_index
 
 
 @admin.register(KnowledgeBase)
@@ -14,6 +18,10 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):
 @admin.register(EmbeddingModel)
 class EmbeddingModelAdmin(admin.ModelAdmin):
     list_display = ["key", "label", "kind", "dimensions"]
+
+    def save_model(self, request: HttpRequest, obj: EmbeddingModel, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        ensure_hnsw_index(obj)  # a model added here needs its own vector index like one added by the service
 
 
 @admin.register(DataSource)

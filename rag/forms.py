@@ -36,6 +36,11 @@ class KnowledgeBaseForm(BootstrapMixin, forms.Form):
         initial=TextSearchConfig.SIMPLE,
         help_text="'Any language' matches whole words in every language; pick one language to add its stemming.",
     )
+    chunk_size = forms.IntegerField(min_value=50, max_value=8000, initial=800, help_text="Characters per chunk.")
+    chunk_overlap = forms.IntegerField(min_value=0, max_value=2000, initial=120)
+    token_chunking = forms.BooleanField(
+        required=False, label="Count tokens, not characters", help_text="Sizes in the embedding model's tokens."
+    )
 
     def __init__(self, *args: Any, engagements: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,3 +112,17 @@ class SearchForm(BootstrapMixin, forms.Form):
 
 class ChunkEditForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+
+
+class EmbeddingEndpointForm(BootstrapMixin, forms.Form):
+    label = forms.CharField(max_length=200, help_text="How the playground and prototypes name it.")
+    base_url = forms.URLField(label="Base URL", help_text="The OpenAI-compatible root, ending in /v1.")
+    model_name = forms.CharField(max_length=300)
+    dimensions = forms.IntegerField(min_value=2, max_value=16000, help_text="Length of the vectors it returns.")
+    api_key = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False), help_text="Stored encrypted."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style()

@@ -17,12 +17,19 @@ from accounts.decorators import provider_required
 from engagements.selectors import engagement_list_for_user, engagement_user_can_edit
 from rag import selectors
 from rag.embeddings import EmbeddingError
-from rag.forms import ChunkEditForm, KnowledgeBaseForm, SearchForm, SqlSourceForm, UploadForm
+from rag.forms import (
+    ChunkEditForm,
+    EmbeddingEndpointForm,
+    KnowledgeBaseForm,
+    SearchForm,
+    SqlSourceForm,
+    UploadForm,
+)
 from rag.models import Chunk, Document, IngestionBatch, KnowledgeBase
 from rag.rerank import RerankError
 from rag.services import chunks as chunk_services
 from rag.services import ingest
-from rag.services.knowledge_base import knowledge_base_create
+from rag.services.knowledge_base import knowledge_base_create, knowledge_base_index_with_endpoint
 from rag.services.search import SearchError, search
 
 
@@ -73,7 +80,7 @@ def _detail_context(request: HttpRequest, kb: KnowledgeBase) -> dict[str, Any]:
 def kb_detail(request: HttpRequest, uuid: str) -> HttpResponse:
     kb = _get_kb(request, uuid)
     context = _detail_context(request, kb)
-    context.update(upload_form=UploadForm(), sql_form=SqlSourceForm())
+    context.update(upload_form=UploadForm(), sql_form=SqlSourceForm(), embedding_form=EmbeddingEndpointForm())
     return render(request, "rag/kb_detail.html", context)
 
 
@@ -153,6 +160,20 @@ def sql_source_create(request: HttpRequest, uuid: str) -> HttpResponse:
             "The SQL source was not added: "
             + "; ".join(f"{field}: {', '.join(str(e) for e in errors)}" for field, errors in form.errors.items()),
         )
+    return redirect("rag:kb-detail", uuid=kb.uuid)
+
+
+@provider_required
+@require_POST
+def embedding_endpoint_add(request: HttpRequest, uuid: str) -> HttpResponse:
+    kb = _get_kb(request, uuid, edit=True)
+    form = EmbeddingEndpointForm(request.POST)
+    if form.is_valid():
+        model = knowledge_base_index_with_endpoint(knowledge_base=kb, actor=request.user, **form.cleaned_data)
+        messages.success(request, f"“{model.label}” added; every document is being re-embedded with it.")
+    else:
+        errors = "; ".join(f"{field}: {', '.join(str(e) for e in errs)}" for field, errs in form.errors.items())
+        messages.error(request, f"The embedding model was not added: {errors}")
     return redirect("rag:kb-detail", uuid=kb.uuid)
 
 

@@ -11,18 +11,21 @@ from rag.embeddings import LOCAL_DEFAULT_DIMENSIONS, LOCAL_DEFAULT_KEY
 from rag.models import EmbeddingModel, KnowledgeBase, TextSearchConfig
 
 
-def _hnsw_index_name(model: EmbeddingModel) -> str:
+def hnsw_index_name(model: EmbeddingModel) -> str:
     return f"rag_chunkemb_hnsw_m{model.pk}"
 
 
-def _ensure_hnsw_index(model: EmbeddingModel) -> None:
+def ensure_hnsw_index(model: EmbeddingModel) -> None:
     # A partial index per model over a cast expression: each model's vectors have their own dimension and graph.
     with connection.cursor() as cursor:
+        # Postgres refuses CREATE INDEX on a table with deferred FK checks pending in this transaction.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS {_hnsw_index_name(model)} ON rag_chunkembedding "
+            f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(model)} ON rag_chunkembedding "
             f"USING hnsw ((embedding::vector({int(model.dimensions)})) vector_cosine_ops) "
             f"WHERE model_id = {int(model.pk)}"
         )
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 @transaction.atomic
@@ -42,7 +45,7 @@ def embedding_model_register(
     model.api_key = api_key
     model.full_clean()
     model.save()
-    _ensure_hnsw_index(model)
+    ensure_hnsw_index(model)
     return model
 
 
@@ -91,3 +94,37 @@ def knowledge_base_create(
 def knowledge_base_add_embedding_model(*, knowledge_base: KnowledgeBase, model: EmbeddingModel) -> None:
     """Index the base with a second model side by side; the next re-index (retry or sync) fills its vectors."""
     knowledge_base.embedding_models.add(model)
+
+
+@transaction.atomic
+def knowledge_base_index_with_endpoint(
+    *,
+    knowledge_base: KnowledgeBase,
+    label: str,
+    base_url: str,
+    model_name: str,
+    dimensions: int,
+    api_key: str = "",
+    actor: Any = None,
+) -> EmbeddingModel:
+    """Register an OpenAI-compatible embeddings endpoint, add it to the base and queue a re-index to fill it."""
+    from django.utils.text import slugify
+
+    from rag.services.ingest import knowledge_base_reindex
+
+    key = slugify(f"{label}-{model_name}")[:60] or "endpoint"
+    model = EmbeddingModel.objects.filter(key=key, base_url=base_url, model_name=model_name).first()
+    if model is None:
+        suffix = EmbeddingModel.objects.filter(key__startswith=key).count()
+        model = embedding_model_register(
+            key=f"{key}-{suffix}" if suffix else key,
+            label=label,
+            kind=EmbeddingModel.Kind.OPENAI,
+            model_name=model_name,
+            dimensions=dimensions,
+            base_url=base_url,
+            api_key=api_key,
+        )
+    knowledge_base_add_embedding_model(knowledge_base=knowledge_base, model=model)
+    knowledge_base_reindex(knowledge_base=knowledge_base, actor=actor)
+    return model

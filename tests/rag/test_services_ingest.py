@@ -194,3 +194,17 @@ def test_retry_reprocesses_a_failed_document(kb: KnowledgeBase) -> None:
     doc.refresh_from_db()
     assert (doc.status, doc.error, batch.progress) == (Document.Status.READY, "", 1)
     assert doc.chunks.count() == 1
+
+
+def test_unreachable_embeddings_endpoint_fails_documents_with_the_reason(kb: KnowledgeBase) -> None:
+    from rag.services.knowledge_base import knowledge_base_index_with_endpoint
+
+    run_batch(ingest.documents_add_files(knowledge_base=kb, files=[("a.md", files.POLICY_MD.encode())]))
+    model = knowledge_base_index_with_endpoint(
+        knowledge_base=kb, label="Down", base_url="http://127.0.0.1:9/v1", model_name="e5", dimensions=384
+    )
+    assert model.kind == "openai" and kb.embedding_models.count() == 2
+    batch = run_batch(kb.batches.order_by("-created_at").first())  # type: ignore[arg-type]
+    doc = kb.documents.get()
+    assert doc.status == Document.Status.FAILED and "http://127.0.0.1:9/v1 failed" in doc.error
+    assert batch.failed_count == 1 and batch.status == JobStatus.DONE

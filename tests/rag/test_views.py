@@ -72,14 +72,17 @@ def test_index_groups_bases_by_engagement_in_constant_queries(
 
 
 def test_create_knowledge_base_from_the_index(fde_http: HttpClient, engagement: Any) -> None:
+    sizes = {"chunk_size": "400", "chunk_overlap": "40", "token_chunking": "on"}
     response = fde_http.post(
         reverse("rag:index"),
-        {"engagement": engagement.pk, "name": "Contracts", "description": "", "text_search_config": "simple"},
+        {"engagement": engagement.pk, "name": "Contracts", "text_search_config": "german", **sizes},
     )
     kb = KnowledgeBase.objects.get(name="Contracts")
+    assert (kb.text_search_config, kb.chunk_size, kb.token_chunking) == ("german", 400, True)
     assert response.status_code == 302 and response["Location"] == reverse("rag:kb-detail", args=[kb.uuid])
     again = fde_http.post(
-        reverse("rag:index"), {"engagement": engagement.pk, "name": "Contracts", "text_search_config": "simple"}
+        reverse("rag:index"),
+        {"engagement": engagement.pk, "name": "Contracts", "text_search_config": "simple", **sizes},
     )
     assert "already has a knowledge base with that name" in again.content.decode()
 
