@@ -139,7 +139,7 @@ def latency_chart(runs: list[EvalRun], results: dict[int, list[EvalResult]]) -> 
 def compare_context(*, runs: list[EvalRun]) -> dict[str, Any]:
     runs = sorted(runs, key=lambda r: (not r.is_baseline, r.created_at))
     results = {run.pk: _results(run) for run in runs}
-    rows = metric_rows(runs, results)
+    rows = [row for row in metric_rows(runs, results) if any(v is not None for v in row.values)]
     return {
         "runs": runs,
         "rows": rows,
