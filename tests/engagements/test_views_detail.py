@@ -208,3 +208,30 @@ def test_the_last_lead_cannot_be_removed_from_the_team(fde_http: HttpClient, eng
     assert engagement.assignments.filter(pk=lead.pk).exists()
     fde_http.post(url, {"assignment": engagement.assignments.get(user=engineer).pk})
     assert not engagement.assignments.filter(user=engineer).exists()
+
+
+def test_kpi_measurement_and_csv_errors_show_on_the_kpi(fde_http: HttpClient, engagement: Engagement, fde) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    kpi = kpi_create(engagement=engagement, actor=fde, name="Handling time", unit="min")
+    kwargs = {"uuid": engagement.uuid, "item": kpi.uuid}
+    page = fde_http.post(
+        reverse("engagements:kpi_measure", kwargs=kwargs), {"measured_on": "2026-09-01", "value": "abc"}
+    )
+    assert "Enter a number" in page.content.decode()
+    upload = SimpleUploadedFile("m.csv", b"date,value\n2026-09-01,12\n2026-13-01,11\n", content_type="text/csv")
+    page = fde_http.post(reverse("engagements:kpi_import", kwargs=kwargs), {"file": upload})
+    assert "Nothing was imported" in page.content.decode() and "line 3" in page.content.decode()
+    good = SimpleUploadedFile("m.csv", b"date,value\n2026-09-01,12\n2026-09-08,11\n", content_type="text/csv")
+    assert fde_http.post(reverse("engagements:kpi_import", kwargs=kwargs), {"file": good}).status_code == 302
+    assert kpi.measurements.count() == 2
+
+
+def test_an_invalid_record_shows_its_form_errors(fde_http: HttpClient, engagement: Engagement) -> None:
+    url = reverse("engagements:record_create", kwargs={"uuid": engagement.uuid, "section": "risks"})
+    response = fde_http.post(
+        url, {"title": "", "likelihood": "9", "impact": "2", "status": "open"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "This field is required" in html and "Select a valid choice" in html
+    assert not engagement.risks.exists()
