@@ -4,8 +4,8 @@ Flow: a service records documents (``documents_add_files``, ``source_sync``) and
 enqueues ``rag.tasks.ingest_batch`` on commit. The task claims the row (``batch_claim``) and calls ``batch_run``,
 which parses → normalises → chunks → embeds in batches → stores in bulk, a group of documents at a time.
 
-Every step is re-runnable: a document's chunks and vectors are replaced, and its status and the batch's progress
-advanced, in one transaction, so a worker killed at any point leaves each document either fully stored or still
+Every step is re-runnable: a group's chunks and vectors are replaced, and its documents' status and the batch's
+progress advanced, in one transaction, so a worker killed at any point leaves each document either fully stored or still
 pending. ``batch_reclaim_stuck`` (run by Celery beat) puts batches whose worker died back in the queue.
 """
 
@@ -368,14 +368,24 @@ def _fail(batch: IngestionBatch, doc: Document, message: str) -> None:
 
 
 @transaction.atomic
-def _store(batch: IngestionBatch, item: _Prepared, vectors: dict[int, Any], kb: KnowledgeBase) -> None:
-    doc = Document.objects.select_for_update().get(pk=item.document.pk)
-    if doc.status == Document.Status.READY and doc.ingested_hash == doc.content_hash:
-        return  # a redelivered task already stored this one
-    doc.chunks.all().delete()
+def _store_group(batch: IngestionBatch, group: list[_Prepared], matrices: dict[int, Any], kb: KnowledgeBase) -> None:
+    """Replace the chunks and vectors of a group's documents and mark them ready, all or nothing, in bulk."""
+    docs = Document.objects.select_for_update().in_bulk([item.document.pk for item in group])
+    todo: list[tuple[_Prepared, int]] = []
+    offset = 0
+    for item in group:
+        doc = docs[item.document.pk]
+        # A redelivered task may find a document already stored with this very content: leave it be.
+        if not (doc.status == Document.Status.READY and doc.ingested_hash == doc.content_hash):
+            todo.append((item, offset))
+        offset += len(item.drafts)
+    if not todo:
+        return
+    Chunk.objects.filter(document_id__in=[item.document.pk for item, _ in todo]).delete()
+    drafts = [(item, start + d.index, d) for item, start in todo for d in item.drafts]
     chunks = Chunk.objects.bulk_create(
         Chunk(
-            document=doc,
+            document_id=item.document.pk,
             knowledge_base=kb,
             index=d.index,
             text=d.text,
@@ -384,27 +394,37 @@ def _store(batch: IngestionBatch, item: _Prepared, vectors: dict[int, Any], kb: 
             char_start=d.char_start,
             char_end=d.char_end,
         )
-        for d in item.drafts
+        for item, _, d in drafts
     )
-    doc.chunks.update(search_vector=SearchVector("text", config=kb.text_search_config))
+    Chunk.objects.filter(pk__in=[c.pk for c in chunks]).update(
+        search_vector=SearchVector("text", config=kb.text_search_config)
+    )
     ChunkEmbedding.objects.bulk_create(
-        ChunkEmbedding(chunk=chunk, model_id=model_id, knowledge_base=kb, embedding=matrix[i])
-        for model_id, matrix in vectors.items()
-        for i, chunk in enumerate(chunks)
+        ChunkEmbedding(chunk=chunk, model_id=model_id, knowledge_base=kb, embedding=matrix[row])
+        for model_id, matrix in matrices.items()
+        for chunk, (_, row, _) in zip(chunks, drafts, strict=True)
     )
-    parsed = item.parsed
-    doc.status, doc.error = Document.Status.READY, ""
-    doc.chunk_count = len(chunks)
-    doc.ingested_hash = doc.content_hash
-    doc.ingested_at = timezone.now()
-    doc.mime_type = parsed.mime_type
-    doc.title = doc.title or parsed.title[:500]
-    doc.page_count = parsed.page_count
-    doc.document_date = parsed.document_date or doc.document_date
-    doc.metadata = {**doc.metadata, **parsed.metadata}
-    doc.attempts += 1
-    doc.save()
-    IngestionBatch.objects.filter(pk=batch.pk).update(progress=F("progress") + 1, heartbeat_at=timezone.now())
+    now = timezone.now()
+    updated = []
+    for item, _ in todo:
+        doc, parsed = docs[item.document.pk], item.parsed
+        doc.status, doc.error = Document.Status.READY, ""
+        doc.chunk_count = len(item.drafts)
+        doc.ingested_hash, doc.ingested_at = doc.content_hash, now
+        doc.mime_type = parsed.mime_type
+        doc.title = doc.title or parsed.title[:500]
+        doc.page_count = parsed.page_count
+        doc.document_date = parsed.document_date or doc.document_date
+        doc.metadata = {**doc.metadata, **parsed.metadata}
+        doc.attempts += 1
+        doc.updated_at = now
+        updated.append(doc)
+    Document.objects.bulk_update(updated, fields=[*_STORED_FIELDS, "updated_at"])
+    IngestionBatch.objects.filter(pk=batch.pk).update(progress=F("progress") + len(todo), heartbeat_at=now)
+
+
+_STORED_FIELDS = ["status", "error", "chunk_count", "ingested_hash", "ingested_at", "mime_type", "title"]
+_STORED_FIELDS += ["page_count", "document_date", "metadata", "attempts"]
 
 
 def _groups(docs: list[Document], kb: KnowledgeBase, batch: IngestionBatch) -> Iterable[list[_Prepared]]:
@@ -452,11 +472,7 @@ def batch_run(*, batch_id: int) -> IngestionBatch:
             for item in group:
                 _fail(batch, item.document, str(exc))
             continue
-        start = 0
-        for item in group:
-            end = start + len(item.drafts)
-            _store(batch, item, {pk: matrix[start:end] for pk, matrix in matrices.items()}, kb)
-            start = end
+        _store_group(batch, group, matrices, kb)
     return batch_finish(batch_id=batch.pk)
 
 
