@@ -100,7 +100,8 @@ def criterion_create(request: HttpRequest, uuid: str) -> HttpResponse:
 def criterion_update(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
     engagement = get_engagement_for_user(request, uuid)
     criterion = get_object_or_404(GateCriterion, engagement=engagement, uuid=item)
-    form = CriterionForm({**request.POST.dict(), "phase": criterion.phase, "kind": criterion.kind})
+    current = {"comparison": criterion.comparison, "provider_key": criterion.provider_key}
+    form = CriterionForm({**current, **request.POST.dict(), "phase": criterion.phase, "kind": criterion.kind})
     try:
         if not form.is_valid():
             raise ValidationError(form.errors.as_text())

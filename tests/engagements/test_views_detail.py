@@ -235,3 +235,11 @@ def test_an_invalid_record_shows_its_form_errors(fde_http: HttpClient, engagemen
     html = response.content.decode()
     assert response.status_code == 200 and "This field is required" in html and "Select a valid choice" in html
     assert not engagement.risks.exists()
+
+
+def test_renaming_a_checklist_item(fde_http: HttpClient, engagement: Engagement) -> None:
+    item = engagement.criteria.get(label="Data access granted")
+    url = reverse("engagements:criterion_update", kwargs={"uuid": engagement.uuid, "item": item.uuid})
+    fde_http.post(url, {"label": "Read access to the claims mailbox granted"}, HTTP_HX_REQUEST="true")
+    item.refresh_from_db()
+    assert item.label == "Read access to the claims mailbox granted" and item.kind == "checklist"
