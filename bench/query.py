@@ -153,6 +153,7 @@ def main() -> None:
     text_rng = random.Random(3)
     queries = rag_corpus.questions(args.queries)
     rows: list[str] = []
+    worst_recall, large_p95_verdict = 1.0, "not measured"
     recalls: list[str] = []
 
     small_texts = [rag_corpus.sentence(text_rng) for _ in range(args.small)]
@@ -194,8 +195,13 @@ def main() -> None:
             rows.append(f"| {label} | langchain-postgres `similarity_search`, k=8 (vector only, no index) | {p50:.1f} "
                         f"| {p95:.1f} |")  # fmt: skip
             store.delete_collection()
-        recalls.append(f"| {label} | {_recall(kb, model, vectors, 50, rng):.3f} |")
+        recall = _recall(kb, model, vectors, 50, rng)
+        recalls.append(f"| {label} | {recall:.3f} |")
+        worst_recall = min(worst_recall, recall)
+        if kb is large:
+            large_p95_verdict = "met" if setup.summary(hybrid)[2] <= 50 else "not met"
 
+    recall_verdict = "met" if worst_recall >= 0.98 else "not met"
     lines = [
         f"### Query latency and recall ({dt.date.today():%Y-%m-%d}, {args.queries} queries, 2 CPU cores, "
         "HNSW m=16, ef_construction=64, ef_search=100)",
@@ -213,6 +219,10 @@ def main() -> None:
         "| chunks | recall@10 |",
         "| --- | ---: |",
         *recalls,
+        "",
+        f"Targets: hybrid p95 at most 50 ms at {args.large // 1000}k chunks: {large_p95_verdict}; recall@10 at least "
+        f"0.98: {recall_verdict}. The figures are taken on a 2-core machine shared with other work, so a single "
+        "MiniLM query encode alone varies from a few to a few hundred milliseconds; compare rows within a table.",
     ]
     report = "\n".join(lines)
     print(report)
