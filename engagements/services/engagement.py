@@ -93,7 +93,8 @@ def engagement_update(*, engagement: Engagement, actor: Any, **fields: Any) -> E
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    health_before = engagement.health
+    # Read from the database: a bound ModelForm has already copied the new values onto this instance.
+    health_before = Engagement.objects.values_list("health", flat=True).get(pk=engagement.pk)
     for name, value in fields.items():
         setattr(engagement, name, value)
     _clean_engagement(engagement)

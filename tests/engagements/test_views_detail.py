@@ -243,3 +243,12 @@ def test_renaming_a_checklist_item(fde_http: HttpClient, engagement: Engagement)
     fde_http.post(url, {"label": "Read access to the claims mailbox granted"}, HTTP_HX_REQUEST="true")
     item.refresh_from_db()
     assert item.label == "Read access to the claims mailbox granted" and item.kind == "checklist"
+
+
+def test_changing_health_through_the_edit_form_is_in_the_feed(fde_http: HttpClient, engagement: Engagement) -> None:
+    url = reverse("engagements:edit", kwargs={"uuid": engagement.uuid})
+    data = {"name": engagement.name, "health": "at_risk", "health_reason": "Data access is three weeks late"}
+    assert fde_http.post(url, data).status_code == 302
+    engagement.refresh_from_db()
+    assert engagement.health == "at_risk" and engagement.health_reason == "Data access is three weeks late"
+    assert engagement.activities.filter(verb="set health to at risk on").exists()
