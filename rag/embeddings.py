@@ -51,20 +51,24 @@ def _normalise(vectors: Any) -> np.ndarray:
     return array / np.where(norms == 0, 1, norms)
 
 
-def _openai(model: EmbeddingModel) -> Any:
+def _openai(model: EmbeddingModel, *, interactive: bool) -> Any:
     from langchain_openai import OpenAIEmbeddings
 
+    # A person waits on a query: fail fast so a down endpoint never hangs a page; ingestion may retry.
+    timeout = float(getattr(settings, "RAG_QUERY_EMBEDDING_TIMEOUT" if interactive else "RAG_EMBEDDING_TIMEOUT", 30))
     return OpenAIEmbeddings(
         model=model.model_name,
         base_url=model.base_url,
         api_key=model.api_key or "not-needed",  # type: ignore[arg-type]
         check_embedding_ctx_length=False,  # the endpoint tokenises; tiktoken knows nothing of its model
-        timeout=float(getattr(settings, "RAG_EMBEDDING_TIMEOUT", 30)),
-        max_retries=2,
+        timeout=min(timeout, 5.0) if interactive else timeout,
+        max_retries=0 if interactive else 2,
     )
 
 
-def embed_documents(model: EmbeddingModel, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+def embed_documents(
+    model: EmbeddingModel, texts: list[str], *, batch_size: int = 64, interactive: bool = False
+) -> np.ndarray:
     if not texts:
         return np.zeros((0, model.dimensions), dtype=np.float32)
     if model.kind == "local":
@@ -74,10 +78,10 @@ def embed_documents(model: EmbeddingModel, texts: list[str], *, batch_size: int 
         )
         return np.asarray(vectors, dtype=np.float32)
     try:
-        return _normalise(_openai(model).embed_documents(texts, chunk_size=batch_size))
+        return _normalise(_openai(model, interactive=interactive).embed_documents(texts, chunk_size=batch_size))
     except Exception as exc:  # the client raises many transport and API types; all mean the same to the user
         raise EmbeddingError(f"The embeddings endpoint {model.base_url} failed: {exc}") from exc
 
 
 def embed_query(model: EmbeddingModel, text: str) -> np.ndarray:
-    return embed_documents(model, [text])[0]
+    return embed_documents(model, [text], interactive=True)[0]

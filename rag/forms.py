@@ -116,7 +116,9 @@ class ChunkEditForm(forms.Form):
 
 class EmbeddingEndpointForm(BootstrapMixin, forms.Form):
     label = forms.CharField(max_length=200, help_text="How the playground and prototypes name it.")
-    base_url = forms.URLField(label="Base URL", help_text="The OpenAI-compatible root, ending in /v1.")
+    base_url = forms.URLField(
+        label="Base URL", assume_scheme="http", help_text="The OpenAI-compatible root, ending in /v1."
+    )
     model_name = forms.CharField(max_length=300)
     dimensions = forms.IntegerField(min_value=2, max_value=16000, help_text="Length of the vectors it returns.")
     api_key = forms.CharField(

@@ -140,3 +140,19 @@ def test_playground_shows_scores_and_step_times(fde_http: HttpClient, indexed: K
     assert 'id="results-table"' in html and "Embedding" in html and "Refunds" in html
     bad = fde_http.get(url, {**params, "query": "x", "rerank": "on"}, HTTP_HX_REQUEST="true")
     assert "No reranker is configured" in bad.content.decode()
+
+
+def test_playground_with_a_down_embeddings_endpoint_shows_the_error(
+    fde_http: HttpClient, indexed: KnowledgeBase
+) -> None:
+    from rag.services.knowledge_base import embedding_model_register, knowledge_base_add_embedding_model
+
+    down = embedding_model_register(
+        key="down", label="Down", model_name="e5", dimensions=384, base_url="http://127.0.0.1:9/v1"
+    )
+    knowledge_base_add_embedding_model(knowledge_base=indexed, model=down)
+    params = {"query": "refunds", "mode": "hybrid", "top_k": "3", "vector_weight": "1", "keyword_weight": "1"}
+    response = fde_http.get(
+        reverse("rag:playground", args=[indexed.uuid]), {**params, "embedding_model": "down"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and "http://127.0.0.1:9/v1 failed" in response.content.decode()
