@@ -63,6 +63,10 @@ class EngagementForm(Styled, forms.ModelForm):
         start, target = data.get("start_date"), data.get("target_date")
         if start and target and target < start:
             self.add_error("target_date", "The target date is before the start date; pick a later target date.")
+        if data.get("health", Engagement.Health.ON_TRACK) != Engagement.Health.ON_TRACK and not data.get(
+            "health_reason"
+        ):
+            self.add_error("health_reason", "Say why the engagement is at risk or off track.")
         return data
 
 
