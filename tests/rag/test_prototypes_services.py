@@ -156,3 +156,34 @@ def test_the_prototype_list_is_scoped_and_its_query_count_is_flat(
         html = fde_http.get("/rag/prototypes/").content.decode()
     assert html.count("Variant ") >= 5
     assert outsider_http.get("/rag/prototypes/").status_code == 404
+
+
+def test_an_fde_creates_a_prototype_and_clones_it_through_the_pages(
+    fde_http: HttpClient, kb: KnowledgeBase, other_fde: Any
+) -> None:
+    deployment = deployment_save(name="Local", base_url="http://127.0.0.1:9/v1", served_model_name="m")
+    form = {"knowledge_base": kb.pk, "name": "Claims bot", "deployment": deployment.pk}
+
+    response = fde_http.post("/rag/prototypes/new/", form)
+
+    prototype = Prototype.objects.get()
+    assert response["Location"] == f"/rag/prototypes/{prototype.uuid}/"
+    assert prototype.versions.get().embedding_model == kb.embedding_models.first()
+    again = fde_http.post("/rag/prototypes/new/", form)
+    assert "already exists" in again.content.decode()
+    fde_http.post(f"/rag/prototypes/{prototype.uuid}/clone/", {"name": "Claims bot B"})
+    assert Prototype.objects.get(name="Claims bot B").cloned_from == prototype.versions.get()
+    stranger = HttpClient()
+    stranger.force_login(other_fde)
+    refused = stranger.post("/rag/prototypes/new/", {**form, "name": "Not mine"})
+    assert "Only the engagement&#x27;s team" in refused.content.decode()
+    assert not Prototype.objects.filter(name="Not mine").exists()
+
+
+def test_an_fde_creates_a_dataset_and_a_bad_name_is_explained(fde_http: HttpClient, kb: KnowledgeBase) -> None:
+    fde_http.post("/rag/eval/datasets/", {"knowledge_base": kb.pk, "name": "Smoke", "regression_tolerance": 0.05})
+    again = fde_http.post(
+        "/rag/eval/datasets/", {"knowledge_base": kb.pk, "name": "Smoke", "regression_tolerance": 0.05}
+    )
+    assert kb.eval_datasets.get().name == "Smoke"
+    assert "already exists" in again.content.decode()
