@@ -102,11 +102,16 @@ class SearchForm(BootstrapMixin, forms.Form):
     keyword_weight = forms.FloatField(min_value=0, max_value=5, initial=1.0)
     embedding_model = forms.ChoiceField(choices=[], required=False)
     rerank = forms.BooleanField(required=False)
+    source = forms.ChoiceField(choices=[], required=False, label="Source")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
 
     def __init__(self, *args: Any, knowledge_base: KnowledgeBase, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [(m.key, m.label) for m in knowledge_base.embedding_models.all()]
         self.fields["embedding_model"].choices = choices  # type: ignore[attr-defined]
+        sources = [("", "All sources")] + [(str(s.uuid), s.name) for s in knowledge_base.sources.all()]
+        self.fields["source"].choices = sources  # type: ignore[attr-defined]
         self._style()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from itertools import groupby
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -30,7 +32,7 @@ from rag.rerank import RerankError
 from rag.services import chunks as chunk_services
 from rag.services import ingest
 from rag.services.knowledge_base import knowledge_base_create, knowledge_base_index_with_endpoint
-from rag.services.search import SearchError, search
+from rag.services.search import SearchError, SearchFilters, search
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -223,6 +225,13 @@ def chunk_edit(request: HttpRequest, uuid: str, index: int) -> HttpResponse:
     return render(request, "rag/_chunk.html", {"chunk": chunk, "can_edit": True, "error": error})
 
 
+def _filters(data: dict[str, Any]) -> SearchFilters:
+    day = timezone.get_current_timezone()
+    start = datetime.combine(data["date_from"], time.min, day) if data.get("date_from") else None
+    end = datetime.combine(data["date_to"], time.max, day) if data.get("date_to") else None
+    return SearchFilters(source_ids=[data["source"]] if data.get("source") else [], date_from=start, date_to=end)
+
+
 @provider_required
 def playground(request: HttpRequest, uuid: str) -> HttpResponse:
     kb = _get_kb(request, uuid)
@@ -239,6 +248,7 @@ def playground(request: HttpRequest, uuid: str) -> HttpResponse:
                 weights=(data["vector_weight"], data["keyword_weight"]),
                 rerank=data["rerank"],
                 embedding_model=data["embedding_model"] or None,
+                filters=_filters(data),
             )
         except (SearchError, EmbeddingError, RerankError) as exc:
             context["error"] = str(exc)

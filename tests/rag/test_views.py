@@ -138,6 +138,8 @@ def test_playground_shows_scores_and_step_times(fde_http: HttpClient, indexed: K
     params["embedding_model"] = "minilm-l6-v2"
     html = fde_http.get(url, {**params, "query": "how are refunds paid"}, HTTP_HX_REQUEST="true").content.decode()
     assert 'id="results-table"' in html and "Embedding" in html and "Refunds" in html
+    old_only = {**params, "query": "how are refunds paid", "date_to": "2001-01-01"}
+    assert "Nothing matched" in fde_http.get(url, old_only, HTTP_HX_REQUEST="true").content.decode()
     bad = fde_http.get(url, {**params, "query": "x", "rerank": "on"}, HTTP_HX_REQUEST="true")
     assert "No reranker is configured" in bad.content.decode()
 
@@ -156,3 +158,22 @@ def test_playground_with_a_down_embeddings_endpoint_shows_the_error(
         reverse("rag:playground", args=[indexed.uuid]), {**params, "embedding_model": "down"}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 200 and "http://127.0.0.1:9/v1 failed" in response.content.decode()
+
+
+def test_sql_source_form_stores_the_url_encrypted_and_queues_a_sync(
+    fde_http: HttpClient, kb: KnowledgeBase, django_capture_on_commit_callbacks: Any
+) -> None:
+    form = {
+        "name": "CRM",
+        "connection_url": "postgresql+psycopg://crm:s3cret@db.acme.internal/crm",
+        "query": "SELECT id, body FROM notes",
+        "key_column": "id",
+        "row_template": "{{ body }}",
+    }
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = fde_http.post(reverse("rag:sql-source-create", args=[kb.uuid]), form)
+    assert response.status_code == 302 and len(callbacks) == 1
+    source = kb.sources.get(name="CRM")
+    assert "s3cret" not in source.connection_url_encrypted and source.connection_url.endswith("/crm")
+    page = fde_http.get(reverse("rag:kb-detail", args=[kb.uuid])).content.decode()
+    assert "s3cret" not in page and "CRM" in page
