@@ -45,10 +45,14 @@ def _kbs(request: HttpRequest) -> Any:
 def _dataset_context(request: HttpRequest, dataset: EvalDataset, **forms: Any) -> dict[str, Any]:
     prototypes = selectors.prototype_list_for_user(user=request.user).filter(knowledge_base=dataset.knowledge_base)
     requirements = Requirement.objects.filter(engagement=dataset.knowledge_base.engagement)
+    runs = list(dataset.runs.select_related("version__prototype", "dataset").order_by("-created_at"))
+    baseline = next((run for run in runs if run.is_baseline), None)
+    for run in runs:
+        run.regressions = evals.eval_run_regressions(run=run, baseline=baseline)  # type: ignore[attr-defined]
     return {
         "dataset": dataset,
         "cases": dataset.cases.select_related("requirement").order_by("status", "external_id"),
-        "runs": dataset.runs.select_related("version__prototype").order_by("-created_at"),
+        "runs": runs,
         "case_form": forms.get("case_form") or CaseForm(requirements=requirements),
         "import_form": forms.get("import_form") or ImportForm(),
         "run_form": forms.get("run_form") or RunForm(prototypes=prototypes),

@@ -78,6 +78,8 @@ def test_a_run_below_the_baseline_is_flagged(runs: tuple[EvalRun, EvalRun], fde_
     assert flags[0]["drop"] == pytest.approx(0.5)
     html = fde_http.get(f"/rag/eval/runs/{a.uuid}/").content.decode()
     assert "Below the baseline" in html and "hit@k" in html
+    listing = fde_http.get(f"/rag/eval/datasets/{a.dataset.uuid}/").content.decode()
+    assert listing.count("below baseline") == 1
     assert evals.eval_run_regressions(run=b, baseline=b) == []
 
 
