@@ -13,6 +13,7 @@ from engagements.models import (
     PhaseTransition,
     Requirement,
     Risk,
+    SignOff,
     Stakeholder,
     TimeEntry,
 )
@@ -62,6 +63,8 @@ class ActivityAdmin(admin.ModelAdmin):
 
 
 for model, columns, client_path in [
+    (GateCriterion, ["label", "engagement", "phase", "kind", "provider_key", "comparison", "threshold"], "phase"),
+    (SignOff, ["stakeholder", "engagement", "phase", "recorded_by", "created_at"], "engagement__client"),
     (Stakeholder, ["name", "engagement", "role", "influence", "interest"], "engagement__client"),
     (Requirement, ["title", "engagement", "priority", "status"], "engagement__client"),
     (Risk, ["title", "engagement", "likelihood", "impact", "status"], "engagement__client"),
