@@ -31,6 +31,7 @@ def eval_cases_draft(*, dataset: EvalDataset, version: PrototypeVersion, count: 
     model. Replies that are not valid JSON are skipped; the rest wait as drafts for review."""
     chunks = (
         Chunk.objects.filter(knowledge_base=dataset.knowledge_base, is_disabled=False)
+        .exclude(pk__in=dataset.cases.exclude(source_chunk=None).values("source_chunk"))
         .select_related("document")
         .order_by("?")[: min(count, MAX_DRAFTS)]
     )

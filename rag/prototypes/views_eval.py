@@ -121,17 +121,32 @@ def cases_import(request: HttpRequest, uuid: Any) -> HttpResponse:
 @provider_required
 @require_POST
 def cases_draft(request: HttpRequest, uuid: Any) -> HttpResponse:
+    """Draft cases with the model; from the page one case per request, so each shows progress within seconds."""
     dataset = _dataset(request, uuid, edit=True)
     prototypes = selectors.prototype_list_for_user(user=request.user).filter(knowledge_base=dataset.knowledge_base)
     form = DraftForm(request.POST, prototypes=prototypes)
-    if form.is_valid():
-        version = selectors.prototype_latest_version(prototype=form.cleaned_data["prototype"])
-        try:
-            drafts = eval_cases_draft(dataset=dataset, version=version, count=form.cleaned_data["count"])
-            messages.success(request, f"The model drafted {len(drafts)} cases: review them before they are used.")
-        except ModelEndpointError as exc:
-            messages.error(request, str(exc))
-    return redirect("rag:eval-dataset", uuid=dataset.uuid)
+    if not form.is_valid():
+        messages.error(request, "Choose a prototype and how many cases to draft (1 to 5).")
+        return redirect("rag:eval-dataset", uuid=dataset.uuid)
+    version = selectors.prototype_latest_version(prototype=form.cleaned_data["prototype"])
+    count, htmx = form.cleaned_data["count"], getattr(request, "htmx", False)
+    done = min(max(int(request.POST.get("done") or 0), 0), count)
+    context: dict[str, Any] = {"dataset": dataset, "form": form, "count": count, "error": ""}
+    try:
+        drafted = eval_cases_draft(dataset=dataset, version=version, count=1 if htmx else count)
+    except ModelEndpointError as exc:
+        drafted, context["error"] = [], str(exc)
+    if not htmx:
+        if context["error"]:
+            messages.error(request, context["error"])
+        else:
+            messages.success(request, f"The model drafted {len(drafted)} cases: review them before they are used.")
+        return redirect("rag:eval-dataset", uuid=dataset.uuid)
+    # A reply that was not valid JSON counts as an attempt, so the loop always ends.
+    context["done"] = done + 1
+    context["finished"] = bool(context["error"]) or context["done"] >= count
+    context["percent"] = int(100 * context["done"] / count)
+    return render(request, "rag/eval/_draft_progress.html", context)
 
 
 @provider_required

@@ -8,9 +8,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
 
+from deployments.services import deployment_save
 from rag.models import KnowledgeBase
 from rag.models_prototypes import EvalCase, EvalDataset
 from rag.prototypes.datasets import eval_cases_import, eval_dataset_create
+from tests.rag.prototype_builders import index, make_prototype
 
 
 @pytest.fixture
@@ -121,4 +123,22 @@ def test_datasets_are_invisible_to_client_users_and_outsiders(
         assert http.get(f"/rag/eval/datasets/{dataset.uuid}/").status_code == 404
         upload = SimpleUploadedFile("cases.jsonl", _jsonl({"id": "x", "question": "q"}))
         assert http.post(f"/rag/eval/datasets/{dataset.uuid}/import/", {"file": upload}).status_code == 404
+    assert not dataset.cases.exists()
+
+
+def test_drafting_against_a_down_model_stops_with_the_reason(
+    fde_http: HttpClient, dataset: EvalDataset, kb: KnowledgeBase
+) -> None:
+    index(kb)
+    down = deployment_save(name="Down model", base_url="http://127.0.0.1:9/v1", served_model_name="m")
+    prototype = make_prototype(kb, down)
+
+    html = fde_http.post(
+        f"/rag/eval/datasets/{dataset.uuid}/draft/",
+        {"prototype": prototype.pk, "count": 3, "done": 0},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+
+    assert "Down model" in html and "refused the connection" in html
+    assert 'hx-trigger="load"' not in html
     assert not dataset.cases.exists()

@@ -209,3 +209,20 @@ def test_the_model_drafts_cases_that_wait_for_review(setup: tuple[Prototype, Eva
         assert case.question
     run = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, enqueue=False)
     assert run.total == 3  # drafts are not run until approved
+
+
+def test_drafting_from_the_page_goes_one_case_per_request_with_progress(
+    fde_http: HttpClient, setup: tuple[Prototype, EvalDataset]
+) -> None:
+    prototype, dataset = setup
+    url = f"/rag/eval/datasets/{dataset.uuid}/draft/"
+    form = {"prototype": prototype.pk, "count": 2}
+
+    first = fde_http.post(url, {**form, "done": 0}, headers={"HX-Request": "true"}).content.decode()
+    second = fde_http.post(url, {**form, "done": 1}, headers={"HX-Request": "true"}).content.decode()
+
+    assert 'hx-trigger="load"' in first and "1 of 2" in first
+    assert 'hx-trigger="load"' not in second and "2 of 2" in second and "Review the drafts" in second
+    assert ModelCall.objects.filter(caller="rag.draft").count() == 2
+    sources = list(dataset.cases.exclude(source_chunk=None).values_list("source_chunk", flat=True))
+    assert len(sources) == len(set(sources))  # never the same passage twice
