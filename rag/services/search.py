@@ -19,8 +19,10 @@
 Vector search orders by cosine distance on the model's own partial HNSW index (with pgvector's iterative scan, so
 filters do not starve the result). Keyword search is Postgres full text with ``websearch_to_tsquery`` in the base's
 text search configuration; when every word is required and nothing matches (typical of a question), it falls back
-to matching any of the words. Hybrid fuses both ranked lists with weighted reciprocal rank fusion,
-``w / (rrf_k + rank)``. Disabled chunks and documents that are not ready are never returned.
+to matching any of its words found in fewer than ``COMMON_TERM_CHUNKS`` chunks (a more common word ranks like a
+stop word in any language, and leaving it out bounds the cost on large bases). Hybrid fuses both ranked lists
+with weighted reciprocal rank fusion, ``w / (rrf_k + rank)``. Disabled chunks and documents that are not ready
+are never returned.
 """
 
 from __future__ import annotations
@@ -128,27 +130,46 @@ def _vector_search(
     return sorted(((int(cid), 1.0 - float(dist)) for cid, dist in rows), key=lambda r: -r[1])
 
 
+# A word in more chunks than this is, for ranking, as good as a stop word in any language: the any-word fallback
+# leaves it out, which keeps the fallback's cost bounded on large bases.
+COMMON_TERM_CHUNKS = 2000
+
+_LOOSE_QUERY_SQL = """
+    WITH terms AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s))) AS term)
+    SELECT string_agg(quote_literal(term), ' | ') FROM terms t
+    WHERE (SELECT count(*) FROM (
+        SELECT 1 FROM rag_chunk c WHERE c.knowledge_base_id = %(kb)s
+        AND c.search_vector @@ quote_literal(t.term)::tsquery LIMIT %(cap)s) s) < %(cap)s
+"""
+
+
+def _rank(tsquery: str, query_params: list[Any], where: str, params: list[Any], limit: int) -> list[tuple[int, float]]:
+    sql = (
+        f"WITH query AS (SELECT {tsquery} AS q) "  # noqa: S608
+        "SELECT c.id, ts_rank_cd(c.search_vector, query.q) AS score "
+        "FROM rag_chunk c JOIN rag_document d ON d.id = c.document_id CROSS JOIN query "
+        f"WHERE c.search_vector @@ query.q AND {where} ORDER BY score DESC, c.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*query_params, *params, limit])
+        return [(int(cid), float(score)) for cid, score in cursor.fetchall()]
+
+
 def _keyword_search(
     kb: KnowledgeBase, query: str, where: str, params: list[Any], limit: int
 ) -> tuple[list[tuple[int, float]], str]:
     config = kb.text_search_config if kb.text_search_config in TextSearchConfig.values else "simple"
-    strict = "websearch_to_tsquery(%s::regconfig, %s)"
-    # Any-word fallback: the same parsed query with AND turned into OR (only used when all-words finds nothing).
-    loose = "replace(websearch_to_tsquery(%s::regconfig, %s)::text, ' & ', ' | ')::tsquery"
-    results: list[tuple[int, float]] = []
-    for label, tsquery in (("all words", strict), ("any word", loose)):
-        sql = (
-            f"WITH query AS (SELECT {tsquery} AS q) "  # noqa: S608
-            "SELECT c.id, ts_rank_cd(c.search_vector, query.q) AS score "
-            "FROM rag_chunk c JOIN rag_document d ON d.id = c.document_id CROSS JOIN query "
-            f"WHERE c.search_vector @@ query.q AND {where} ORDER BY score DESC, c.id LIMIT %s"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [config, query, *params, limit])
-            results = [(int(cid), float(score)) for cid, score in cursor.fetchall()]
-        if results:
-            return results, label
-    return results, ""
+    results = _rank("websearch_to_tsquery(%s::regconfig, %s)", [config, query], where, params, limit)
+    if results:
+        return results, "all words"
+    # Nothing has every word (typical of a question): match any of its uncommon words instead.
+    with connection.cursor() as cursor:
+        cursor.execute(_LOOSE_QUERY_SQL, {"config": config, "query": query, "kb": kb.pk, "cap": COMMON_TERM_CHUNKS})
+        loose = cursor.fetchone()[0]
+    if not loose:
+        return [], ""
+    results = _rank("%s::tsquery", [loose], where, params, limit)
+    return results, "any word" if results else ""
 
 
 def _model_for(kb: KnowledgeBase, embedding_model: EmbeddingModel | str | None) -> EmbeddingModel:

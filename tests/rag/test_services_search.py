@@ -117,3 +117,15 @@ def test_bad_requests_get_clear_errors(indexed: KnowledgeBase) -> None:
         search(knowledge_base=indexed, query="x", mode="fuzzy")
     with pytest.raises(SearchError, match="does not index"):
         search(knowledge_base=indexed, query="x", embedding_model="nope")
+
+
+def test_any_word_fallback_leaves_out_words_too_common_to_rank(
+    indexed: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.services import search as search_module
+
+    # "the" appears in several chunks of this small base; with a cap of 2 it counts as a stop word.
+    monkeypatch.setattr(search_module, "COMMON_TERM_CHUNKS", 2)
+    response = search(knowledge_base=indexed, query="the vervoerder said", mode="keyword")
+    assert response.keyword_match == "any word" and [h.external_id for h in response.hits] == ["dutch.md"]
+    assert search(knowledge_base=indexed, query="the said", mode="keyword").hits == []
