@@ -7,6 +7,7 @@ from django.shortcuts import render
 from accounts.selectors import client_list_for_user, user_client, user_is_provider
 from engagements.charts import kpi_trend_html
 from engagements.selectors import engagement_get_for_user, engagement_list_for_user, engagement_portal_context
+from rag.prototypes.selectors import prototype_list_for_user
 
 
 @login_required
@@ -36,6 +37,7 @@ def engagement(request: HttpRequest, uuid: str) -> HttpResponse:
         raise Http404("No such engagement.")
     context = engagement_portal_context(engagement=engagement)
     context["kpi_charts"] = [(kpi, kpi_trend_html(kpi)) for kpi in context["kpis"]]
+    context["prototypes"] = prototype_list_for_user(user=request.user).filter(knowledge_base__engagement=engagement)
     return render(
         request,
         "portal/engagement.html",
