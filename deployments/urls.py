@@ -7,5 +7,7 @@ from deployments import views
 app_name = "deployments"
 urlpatterns = [
     path("", views.deployment_list, name="list"),
+    path("new/", views.deployment_create, name="create"),
     path("<uuid:uuid>/", views.deployment_detail, name="detail"),
+    path("<uuid:uuid>/edit/", views.deployment_edit, name="edit"),
 ]
