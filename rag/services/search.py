@@ -19,10 +19,10 @@
 Vector search orders by cosine distance on the model's own partial HNSW index (with pgvector's iterative scan, so
 filters do not starve the result). Keyword search is Postgres full text with ``websearch_to_tsquery`` in the base's
 text search configuration; when every word is required and nothing matches (typical of a question), it falls back
-to matching any of its words found in fewer than ``COMMON_TERM_CHUNKS`` chunks (a more common word ranks like a
-stop word in any language, and leaving it out bounds the cost on large bases). Hybrid fuses both ranked lists
-with weighted reciprocal rank fusion, ``w / (rrf_k + rank)``. Disabled chunks and documents that are not ready
-are never returned.
+to matching any of its words found in fewer than ``COMMON_TERM_CHUNKS`` chunks or 5% of a base of more than 4,000
+(a more common word ranks like a stop word in any language, and leaving it out bounds the cost on large bases).
+Hybrid fuses both ranked lists with weighted reciprocal rank fusion, ``w / (rrf_k + rank)``. Disabled chunks and
+documents that are not ready are never returned.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Sum
 
 from rag.embeddings import embed_query
 from rag.models import Chunk, EmbeddingModel, KnowledgeBase, TextSearchConfig
@@ -130,9 +131,10 @@ def _vector_search(
     return sorted(((int(cid), 1.0 - float(dist)) for cid, dist in rows), key=lambda r: -r[1])
 
 
-# A word in more chunks than this is, for ranking, as good as a stop word in any language: the any-word fallback
-# leaves it out, which keeps the fallback's cost bounded on large bases.
+# A word in more chunks than this (or than COMMON_TERM_SHARE of a large base) is, for ranking, as good as a stop word in
+# any language: the any-word fallback leaves it out, which keeps the fallback's cost bounded on large bases.
 COMMON_TERM_CHUNKS = 2000
+COMMON_TERM_SHARE = 0.05
 
 _LOOSE_QUERY_SQL = """
     WITH terms AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s))) AS term)
@@ -163,8 +165,10 @@ def _keyword_search(
     if results:
         return results, "all words"
     # Nothing has every word (typical of a question): match any of its uncommon words instead.
+    size = kb.documents.filter(status="ready").aggregate(n=Sum("chunk_count"))["n"] or 0
+    cap = min(COMMON_TERM_CHUNKS, max(200, int(size * COMMON_TERM_SHARE)))
     with connection.cursor() as cursor:
-        cursor.execute(_LOOSE_QUERY_SQL, {"config": config, "query": query, "kb": kb.pk, "cap": COMMON_TERM_CHUNKS})
+        cursor.execute(_LOOSE_QUERY_SQL, {"config": config, "query": query, "kb": kb.pk, "cap": cap})
         loose = cursor.fetchone()[0]
     if not loose:
         return [], ""
