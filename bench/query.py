@@ -211,7 +211,9 @@ def main() -> None:
         f"The {args.small // 1000}k base holds real MiniLM vectors of short policy sentences (encoding them took "
         f"{encode_s:.0f} s, {args.small / encode_s:.0f} chunks/s); the {args.large // 1000}k base holds synthetic "
         "vectors (each one of those real vectors plus Gaussian noise, σ = 0.03 per dimension, renormalised) with the "
-        "same kind of text. Every latency includes embedding the query with MiniLM.",
+        "same kind of text. Every latency includes embedding the query with MiniLM. The SQL floor matches keywords "
+        "with all words only; `search()` also falls back to any uncommon word when no chunk has them all, and "
+        "loads each hit's chunk, document and provenance.",
         "",
         "| chunks | query path | p50 ms | p95 ms |",
         "| --- | --- | ---: | ---: |",
