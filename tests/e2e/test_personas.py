@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _logout(page) -> None:
-    page.locator("nav .dropdown-toggle").click()
+    page.locator("nav button.dropdown-toggle").click()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/accounts/login/**")
 
@@ -51,3 +51,17 @@ def test_a_wrong_password_is_refused_in_the_browser(page):
     login(page, FDE_LEAD.email, "not-the-password")
     assert "/accounts/login/" in page.url
     assert page.locator(".alert-danger").is_visible()
+
+
+def test_the_fde_reaches_every_knowledge_page_from_the_navigation(page):
+    call_command("seed_demo", verbosity=0)
+    login(page, FDE_LEAD.email, FDE_LEAD.password)
+    for item, url_part in [
+        ("Knowledge bases", "/rag/"),
+        ("Prototypes", "/rag/prototypes/"),
+        ("Eval datasets", "/rag/eval/datasets/"),
+    ]:
+        page.get_by_role("button", name="Knowledge & prototypes").click()
+        page.locator("#mainnav").get_by_role("link", name=item).click()
+        page.wait_for_load_state("networkidle")
+        assert page.url.endswith(url_part)
