@@ -429,11 +429,10 @@ _STORED_FIELDS += ["page_count", "document_date", "metadata", "attempts"]
 
 def _groups(docs: list[Document], kb: KnowledgeBase, batch: IngestionBatch) -> Iterable[list[_Prepared]]:
     # Documents are embedded together until a group has enough chunks to keep the model's batches full.
-    target = int(getattr(settings, "RAG_EMBED_GROUP_CHUNKS", 256))
+    target = int(getattr(settings, "RAG_EMBED_GROUP_CHUNKS", 512))
     group: list[_Prepared] = []
     size = 0
     for doc in docs:
-        Document.objects.filter(pk=doc.pk).update(status=Document.Status.PROCESSING)
         try:
             item = _prepare(doc, kb)
         except parsers.ParseError as exc:
@@ -446,10 +445,15 @@ def _groups(docs: list[Document], kb: KnowledgeBase, batch: IngestionBatch) -> I
         group.append(item)
         size += len(item.drafts)
         if size >= target:
-            yield group
+            yield _mark_processing(group)
             group, size = [], 0
     if group:
-        yield group
+        yield _mark_processing(group)
+
+
+def _mark_processing(group: list[_Prepared]) -> list[_Prepared]:
+    Document.objects.filter(pk__in=[item.document.pk for item in group]).update(status=Document.Status.PROCESSING)
+    return group
 
 
 def batch_run(*, batch_id: int) -> IngestionBatch:
