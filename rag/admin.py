@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from rag.models import Chunk, DataSource, Document, EmbeddingModel, IngestionBatch, KnowledgeBase
+from rag.models import Chunk, ChunkEmbedding, DataSource, Document, EmbeddingModel, IngestionBatch, KnowledgeBase
 from rag.services.knowledge_base import ensure_hnsw_index
 
 
@@ -47,3 +47,21 @@ class IngestionBatchAdmin(admin.ModelAdmin):
 class ChunkAdmin(admin.ModelAdmin):
     list_display = ["document", "index", "page", "heading_path", "is_disabled"]
     raw_id_fields = ["document"]
+
+
+@admin.register(ChunkEmbedding)
+class ChunkEmbeddingAdmin(admin.ModelAdmin):
+    """Read-only: vectors are written by ingestion, and a hand-edited vector would silently corrupt search."""
+
+    list_display = ["chunk", "model", "knowledge_base"]
+    list_filter = ["model"]
+    list_select_related = ["chunk__document", "model", "knowledge_base"]
+    raw_id_fields = ["chunk"]
+    exclude = ["embedding"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
