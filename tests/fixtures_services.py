@@ -78,6 +78,7 @@ class WorkerProcess:
             if check_worker()["ok"]:
                 return
             time.sleep(0.3)
+        self.kill()  # never leave a worker behind that could take another run's tasks
         raise RuntimeError(f"the Celery worker did not report ready within 90 s; see {self.log_path}")
 
     def kill(self) -> None:
