@@ -186,6 +186,7 @@ RAG_MAX_FILE_BYTES = env.int("RAG_MAX_FILE_BYTES", default=25 * 1024 * 1024)
 RAG_MAX_ARCHIVE_BYTES = env.int("RAG_MAX_ARCHIVE_BYTES", default=500 * 1024 * 1024)
 RAG_MAX_ARCHIVE_DEPTH = env.int("RAG_MAX_ARCHIVE_DEPTH", default=2)
 RAG_MAX_COLUMNS = env.int("RAG_MAX_COLUMNS", default=2000)
+RAG_SQL_CONNECT_TIMEOUT = env.int("RAG_SQL_CONNECT_TIMEOUT", default=10)
 RAG_BATCH_STALE_SECONDS = env.int("RAG_BATCH_STALE_SECONDS", default=300)
 RAG_RERANK_MODEL_PATH = env.str("RAG_RERANK_MODEL_PATH", default="")
 RAG_RERANK_URL = env.str("RAG_RERANK_URL", default="")
@@ -194,6 +195,9 @@ RAG_RERANK_URL = env.str("RAG_RERANK_URL", default="")
 LOCAL_VLLM_URL = env.str("LOCAL_VLLM_URL", default="http://127.0.0.1:8001/v1")
 LOCAL_VLLM_MODEL = env.str("LOCAL_VLLM_MODEL", default="smollm2-135m-instruct")
 MODEL_HEALTH_TIMEOUT = env.float("MODEL_HEALTH_TIMEOUT", default=2.0)
+# The gateway gives up on a model endpoint after these many seconds, so a down server never hangs a page.
+MODEL_CONNECT_TIMEOUT = env.float("MODEL_CONNECT_TIMEOUT", default=3.0)
+MODEL_READ_TIMEOUT = env.float("MODEL_READ_TIMEOUT", default=20.0)
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
