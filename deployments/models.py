@@ -10,7 +10,28 @@ from deployments import crypto
 from deployments.validators import validate_endpoint_url
 
 
-class Deployment(models.Model):
+class EncryptedApiKey(models.Model):
+    """An API key kept encrypted at rest; set and read it through ``api_key``, never render it."""
+
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def api_key(self) -> str:
+        return crypto.decrypt(self.api_key_encrypted)
+
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        self.api_key_encrypted = crypto.encrypt(value)
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_encrypted)
+
+
+class Deployment(EncryptedApiKey):
     """A model endpoint that speaks the OpenAI HTTP API: a vLLM server or any compatible service."""
 
     class Engine(models.TextChoices):
@@ -32,7 +53,6 @@ class Deployment(models.Model):
         default=2048,
         help_text="The server's maximum model length; prompts are cut to fit it with room for the answer.",
     )
-    api_key_encrypted = models.TextField(blank=True, editable=False)
     engagement = models.ForeignKey(
         "engagements.Engagement",
         null=True,
@@ -50,18 +70,6 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def api_key(self) -> str:
-        return crypto.decrypt(self.api_key_encrypted)
-
-    @api_key.setter
-    def api_key(self, value: str) -> None:
-        self.api_key_encrypted = crypto.encrypt(value)
-
-    @property
-    def has_api_key(self) -> bool:
-        return bool(self.api_key_encrypted)
 
     @property
     def root_url(self) -> str:

@@ -11,6 +11,8 @@ from django.db import models
 from pgvector.django import VectorField
 
 from deployments import crypto
+from deployments.models import EncryptedApiKey
+from deployments.validators import validate_endpoint_url
 
 
 class TextSearchConfig(models.TextChoices):
@@ -25,7 +27,7 @@ class TextSearchConfig(models.TextChoices):
     PORTUGUESE = "portuguese", "Portuguese"
 
 
-class EmbeddingModel(models.Model):
+class EmbeddingModel(EncryptedApiKey):
     """An embedding model: the bundled local MiniLM or any OpenAI-compatible embeddings endpoint.
 
     Each model gets its own partial HNSW index on ``ChunkEmbedding`` (see ``rag.services.embedding``).
@@ -39,8 +41,7 @@ class EmbeddingModel(models.Model):
     label = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.LOCAL)
     model_name = models.CharField(max_length=300, help_text="The model name the endpoint answers to, or a path.")
-    base_url = models.URLField("base URL", max_length=500, blank=True)
-    api_key_encrypted = models.TextField(blank=True, editable=False)
+    base_url = models.CharField("base URL", max_length=500, blank=True, validators=[validate_endpoint_url])
     dimensions = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -49,14 +50,6 @@ class EmbeddingModel(models.Model):
 
     def __str__(self) -> str:
         return self.label
-
-    @property
-    def api_key(self) -> str:
-        return crypto.decrypt(self.api_key_encrypted)
-
-    @api_key.setter
-    def api_key(self, value: str) -> None:
-        self.api_key_encrypted = crypto.encrypt(value)
 
 
 class KnowledgeBase(models.Model):
