@@ -45,6 +45,16 @@ def local_model(path: str = "") -> Any:
         return _local(path or local_model_path())
 
 
+def warm_up_in_background() -> threading.Thread:
+    """Load the local model in a daemon thread, so a process's first search or ingestion does not wait for it.
+
+    Called when a web or Celery worker process starts; requests that arrive sooner wait on the same lock.
+    """
+    thread = threading.Thread(target=lambda: local_model().encode(["warm up"]), name="embedding-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def _normalise(vectors: Any) -> np.ndarray:
     array = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(array, axis=1, keepdims=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_process_init
 
 from rag.services import ingest
 
@@ -20,3 +21,11 @@ def ingest_batch(*, batch_id: int) -> None:
 def reclaim_stuck_batches(*, older_than_seconds: int | None = None) -> list[int]:
     older_than = timedelta(seconds=older_than_seconds) if older_than_seconds is not None else None
     return ingest.batch_reclaim_stuck(older_than=older_than)
+
+
+@worker_process_init.connect
+def _warm_up_embeddings(**kwargs: object) -> None:
+    # Each pool process loads the model once, right after it starts, instead of in its first ingestion task.
+    from rag.embeddings import warm_up_in_background
+
+    warm_up_in_background()
