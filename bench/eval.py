@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="Write the figures into bench/README.md.")
     args = parser.parse_args()
     setup.django_setup()
-    from rag.models_prototypes import EvalDataset
+    from rag.models import EvalDataset
     from rag.prototypes.datasets import eval_case_save, eval_dataset_create
     from rag.prototypes.selectors import prototype_latest_version
 

@@ -59,8 +59,7 @@ def prototype(name: str = "Bench prototype") -> Any:
     from deployments.services import deployment_save
     from engagements.models import Engagement
     from engagements.services import engagement_create
-    from rag.models import KnowledgeBase
-    from rag.models_prototypes import Prototype
+    from rag.models import KnowledgeBase, Prototype
     from rag.prototypes.services import prototype_create
     from rag.services import ingest
     from rag.services.knowledge_base import knowledge_base_create

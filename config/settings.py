@@ -155,11 +155,14 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 
 # Redis carries Celery's queue and the cache.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Every key the product keeps in Redis (cache, rate-limit windows, breaker state) starts with this prefix, so two
+# installations, or two test sessions, can share one Redis without reading each other's counters.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="fde")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "fde",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
         "TIMEOUT": 300,
     }
 }

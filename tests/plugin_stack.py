@@ -4,7 +4,8 @@ Loaded with ``-p tests.plugin_stack`` so it runs ahead of pytest-django:
 - one embedded PostgreSQL (with pgvector) per session, in its own data folder, so two test runs on one machine
   never share a database (``DATABASE_URL`` set by the caller skips this);
 - Redis at ``REDIS_URL``, or a private ``redis-server`` for the session when none answers;
-- a Celery queue name of the session's own, so a test worker never takes another run's tasks.
+- a Celery queue name and a Redis key prefix of the session's own, so a test worker never takes another run's
+  tasks and two runs never share a cache entry or a rate-limit counter.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def _ensure_redis() -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
-    os.environ.setdefault("CELERY_QUEUE", f"test-{uuid.uuid4().hex[:12]}")
+    session = uuid.uuid4().hex[:12]
+    os.environ.setdefault("CELERY_QUEUE", f"test-{session}")
+    os.environ.setdefault("REDIS_KEY_PREFIX", f"test-{session}")
     os.environ.setdefault("FDE_ENV", "development")
     _ensure_redis()
     if not os.environ.get("DATABASE_URL"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from rag.models_prototypes import (
+from rag.models import (
     Answer,
     EvalCase,
     EvalDataset,

@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from rag.evaluation.metrics import DeltaInterval, bootstrap_delta
-from rag.models_prototypes import EvalResult, EvalRun
+from rag.models import EvalResult, EvalRun
 from rag.prototypes.evals import eval_run_regressions
 from rag.prototypes.scoring import METRICS, QUALITY_KEYS
 from rag.prototypes.selectors import run_baseline

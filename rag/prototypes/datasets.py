@@ -24,7 +24,7 @@ from django.db import transaction
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from rag.models_prototypes import EvalCase, EvalDataset
+from rag.models import EvalCase, EvalDataset
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_ERRORS_SHOWN = 10

@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 from deployments.gateway import chat_complete
-from rag.models import Chunk
-from rag.models_prototypes import EvalCase, EvalDataset, PrototypeVersion
+from rag.models import Chunk, EvalCase, EvalDataset, PrototypeVersion
 from rag.prototypes.datasets import eval_case_save
 
 MAX_DRAFTS = 5

@@ -13,7 +13,7 @@ from django.utils import timezone
 from deployments.gateway import ModelEndpointError, chat_complete
 from rag.evaluation import metrics as m
 from rag.evaluation.judge import JUDGE_SCHEMA, judge_messages, parse_judgement
-from rag.models_prototypes import EvalCase, EvalDataset, EvalResult, EvalRun, PrototypeVersion
+from rag.models import EvalCase, EvalDataset, EvalResult, EvalRun, PrototypeVersion
 from rag.prototypes.pipeline import Outcome, run_to_end
 from rag.prototypes.prompting import format_context
 from rag.prototypes.scoring import METRICS_BY_KEY, aggregate

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from rag.models_prototypes import Answer, EvalCase, EvalDataset, Feedback
+from rag.models import Answer, EvalCase, EvalDataset, Feedback
 from rag.prototypes.datasets import eval_case_save
 
 FEEDBACK_DATASET = "Client feedback"

@@ -5,8 +5,7 @@ from typing import Any
 from django import forms
 
 from deployments.selectors import deployment_list_active
-from rag.models import EmbeddingModel, KnowledgeBase
-from rag.models_prototypes import EvalCase, EvalDataset, Feedback, Prototype, PrototypeVersion
+from rag.models import EmbeddingModel, EvalCase, EvalDataset, Feedback, KnowledgeBase, Prototype, PrototypeVersion
 
 
 class Styled:

@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 
 from engagements.metrics import MetricResult, register
-from rag.models_prototypes import EvalCase, EvalRun
+from rag.models import EvalCase, EvalRun
 from rag.prototypes.scoring import METRICS_BY_KEY
 
 

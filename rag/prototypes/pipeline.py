@@ -13,7 +13,7 @@ from typing import Any
 
 from deployments.gateway import ModelEndpointError, chat_stream
 from deployments.models import ModelCall
-from rag.models_prototypes import PrototypeVersion
+from rag.models import PrototypeVersion
 from rag.prototypes import retrieval
 from rag.prototypes.prompting import build_prompt
 from rag.prototypes.retrieval import Passage

@@ -9,7 +9,7 @@ from rag.embeddings import EmbeddingError
 from rag.services.search import SearchError, SearchHit, search
 
 if TYPE_CHECKING:
-    from rag.models_prototypes import PrototypeVersion
+    from rag.models import PrototypeVersion
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.models import Document, KnowledgeBase
-from rag.models_prototypes import EvalDataset, Prototype
+from rag.models import Document, EvalDataset, KnowledgeBase, Prototype
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
 from rag.prototypes.services import prototype_create
 

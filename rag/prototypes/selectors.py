@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, Max, Q, QuerySet
 
 from engagements.selectors import engagement_list_for_user
-from rag.models_prototypes import Answer, EvalDataset, EvalRun, Feedback, Prototype, PrototypeVersion
+from rag.models import Answer, EvalDataset, EvalRun, Feedback, Prototype, PrototypeVersion
 
 
 def _engagements(user: Any) -> QuerySet[Any]:

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from rag.models_prototypes import Answer, Prototype, PrototypeVersion
+from rag.models import Answer, Prototype, PrototypeVersion
 from rag.prototypes.pipeline import Event, run_pipeline
 from rag.prototypes.prompting import validate_templates
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from rag.models_prototypes import Answer
+from rag.models import Answer
 from rag.prototypes.services import answer_claim, answer_generate
 
 

@@ -12,8 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import provider_required
 from engagements.selectors import engagement_list_for_user, engagement_user_can_edit
-from rag.models import Chunk, KnowledgeBase
-from rag.models_prototypes import Answer, EvalRun, Prototype
+from rag.models import Answer, Chunk, EvalRun, KnowledgeBase, Prototype
 from rag.prototypes import selectors, services
 from rag.prototypes.feedback import feedback_create
 from rag.prototypes.forms import AskForm, CloneForm, FeedbackForm, PrototypeCreateForm, VersionForm

@@ -15,8 +15,7 @@ from accounts.decorators import provider_required
 from deployments.gateway import ModelEndpointError
 from engagements.models import Requirement
 from engagements.selectors import engagement_list_for_user, engagement_user_can_edit
-from rag.models import KnowledgeBase
-from rag.models_prototypes import EvalCase, EvalDataset, EvalRun
+from rag.models import EvalCase, EvalDataset, EvalRun, KnowledgeBase
 from rag.prototypes import comparison, datasets, evals, feedback, selectors
 from rag.prototypes.drafting import eval_cases_draft
 from rag.prototypes.forms import CaseForm, DatasetForm, DraftForm, ImportForm, RunForm

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_is_provider
-from rag.models_prototypes import Answer, Prototype
+from rag.models import Answer, Prototype
 from rag.prototypes import selectors
 from rag.prototypes.forms import AskForm
 from rag.prototypes.sse import answer_stream_response

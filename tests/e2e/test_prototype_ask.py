@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from engagements.models import Engagement
-from rag.models_prototypes import Answer, Prototype
+from rag.models import Answer, Prototype
 from rag.services.knowledge_base import knowledge_base_create
 from tests.conftest import PASSWORD
 from tests.fixtures_services import login

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from engagements.models import Engagement
-from rag.models_prototypes import EvalDataset, EvalRun, Prototype
+from rag.models import EvalDataset, EvalRun, Prototype
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
 from rag.services.knowledge_base import knowledge_base_create
 from tests.conftest import PASSWORD

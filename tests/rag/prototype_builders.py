@@ -6,8 +6,7 @@ from typing import Any
 
 from deployments.models import Deployment
 from deployments.services import deployment_save
-from rag.models import KnowledgeBase
-from rag.models_prototypes import Prototype
+from rag.models import KnowledgeBase, Prototype
 from rag.prototypes.services import prototype_create
 from rag.services import ingest
 from tests.rag import files

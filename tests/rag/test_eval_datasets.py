@@ -9,8 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
 
 from deployments.services import deployment_save
-from rag.models import KnowledgeBase
-from rag.models_prototypes import EvalCase, EvalDataset
+from rag.models import EvalCase, EvalDataset, KnowledgeBase
 from rag.prototypes.datasets import eval_cases_import, eval_dataset_create
 from tests.rag.prototype_builders import index, make_prototype
 

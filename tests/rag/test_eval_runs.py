@@ -14,8 +14,7 @@ from django.utils import timezone
 from deployments.models import ModelCall
 from engagements.metrics import get_provider
 from engagements.models import Engagement
-from rag.models import KnowledgeBase
-from rag.models_prototypes import EvalCase, EvalDataset, EvalResult, EvalRun, Prototype
+from rag.models import EvalCase, EvalDataset, EvalResult, EvalRun, KnowledgeBase, Prototype
 from rag.prototypes import evals
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
 from rag.prototypes.drafting import eval_cases_draft

@@ -8,8 +8,7 @@ from django.test import Client as HttpClient
 from deployments.services import deployment_save
 from engagements.metrics import get_provider
 from engagements.models import Engagement, Requirement
-from rag.models import KnowledgeBase
-from rag.models_prototypes import Answer, EvalCase, Feedback, Prototype
+from rag.models import Answer, EvalCase, Feedback, KnowledgeBase, Prototype
 from rag.prototypes.services import answer_create
 from tests.rag.prototype_builders import make_prototype
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client as HttpClient
 
-from rag.models import KnowledgeBase
-from rag.models_prototypes import Answer, Prototype
+from rag.models import Answer, KnowledgeBase, Prototype
 from rag.prototypes import evals
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
 from tests.rag.prototype_builders import index, local_deployment, make_prototype

@@ -9,8 +9,7 @@ from django.test import Client as HttpClient
 
 from deployments.models import ModelCall
 from deployments.services import deployment_save
-from rag.models import Chunk, KnowledgeBase
-from rag.models_prototypes import Answer, Prototype
+from rag.models import Answer, Chunk, KnowledgeBase, Prototype
 from rag.prototypes.services import answer_create, prototype_version_save
 from tests.rag.prototype_builders import index, local_deployment, make_prototype
 

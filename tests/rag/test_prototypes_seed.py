@@ -3,8 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from deployments.services import deployment_save
-from rag.models import KnowledgeBase
-from rag.models_prototypes import EvalCase, Prototype
+from rag.models import EvalCase, KnowledgeBase, Prototype
 from rag.prototypes import seed
 from tests.rag.prototype_builders import index
 

@@ -7,8 +7,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client as HttpClient
 
 from deployments.services import deployment_save
-from rag.models import KnowledgeBase
-from rag.models_prototypes import Prototype
+from rag.models import KnowledgeBase, Prototype
 from rag.prototypes.prompting import build_prompt, validate_templates
 from rag.prototypes.retrieval import Passage
 from rag.prototypes.services import prototype_clone, prototype_version_save

@@ -6,8 +6,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from deployments.services import deployment_save
-from rag.models import KnowledgeBase
-from rag.models_prototypes import Answer, EvalResult, Feedback, Prototype
+from rag.models import Answer, EvalResult, Feedback, KnowledgeBase, Prototype
 from rag.prototypes import evals
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
 from rag.prototypes.feedback import feedback_create

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rag.models_prototypes import EvalDataset, Prototype
+from rag.models import EvalDataset, Prototype
 from rag.prototypes import datasets, evals
 from rag.prototypes.scoring import METRICS, METRICS_BY_KEY
 from rag.prototypes.selectors import prototype_latest_version
