@@ -1,3 +1,5 @@
+"""Model endpoints (vLLM or any OpenAI-compatible server) and the log of every call made to them."""
+
 from __future__ import annotations
 
 import uuid
