@@ -38,6 +38,14 @@ class Styled:
 
 
 class EngagementForm(Styled, forms.ModelForm):
+    currency = forms.CharField(
+        max_length=3,
+        required=False,
+        help_text="ISO code every amount of this engagement is in (rates, costs, ROI), e.g. USD, EUR or GBP. "
+        "Changing it does not convert amounts already entered.",
+        widget=forms.TextInput(attrs={"placeholder": "USD", "autocapitalize": "characters"}),
+    )
+
     class Meta:
         model = Engagement
         fields = [
@@ -49,6 +57,7 @@ class EngagementForm(Styled, forms.ModelForm):
             "target_date",
             "health",
             "health_reason",
+            "currency",
         ]
         widgets = {
             "start_date": DATE,
@@ -57,6 +66,10 @@ class EngagementForm(Styled, forms.ModelForm):
             "business_objective": TEXT,
             "success_criteria": TEXT,
         }
+
+    def clean_currency(self) -> str:
+        entered = str(self.cleaned_data.get("currency") or "").strip().upper()
+        return entered or self.instance.currency or "USD"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -49,6 +49,7 @@ CLIENT_KPI_FIELDS = (
     "actual_on",
     "trend",
     "progress_pct",
+    "progress_bar",
     "benefit",
 )
 STANDARD_SCENARIOS: list[dict[str, Any]] = [
@@ -361,6 +362,7 @@ def roi_tiers(*, bundle: RoiBundle, result: calc.RoiResult) -> list[dict[str, An
                     "actual_on": measured_on,
                     "trend": _trend(kpi, bundle.kpi_months.get(kpi.pk, {})),
                     "progress_pct": progress,
+                    "progress_bar": None if progress is None else max(0.0, min(100.0, progress)),
                     "benefit": benefit_by_kpi.get(kpi.pk),
                 }
             )
