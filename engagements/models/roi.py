@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -168,6 +168,28 @@ class RoiAssumptions(models.Model):
         HOURS = "hours", "Hourly price × hours per month"
         MONTHLY = "monthly", "A monthly amount"
 
+    INPUTS: ClassVar[tuple[str, ...]] = (
+        "start_month",
+        "go_live_month",
+        "horizon_months",
+        "volume_unit",
+        "build_hours_per_month",
+        "support_hours_per_month",
+        "tokens_in_per_unit",
+        "tokens_out_per_unit",
+        "infra_basis",
+        "infra_use_measured",
+        "infra_price_in_per_million",
+        "infra_price_out_per_million",
+        "infra_hourly_price",
+        "infra_hours_per_month",
+        "infra_monthly_amount",
+        "measured_fx_rate",
+        "api_price_in_per_million",
+        "api_price_out_per_million",
+        "note",
+    )
+
     engagement = models.OneToOneField(Engagement, on_delete=models.CASCADE, related_name="roi_assumptions")
     start_month = models.DateField(help_text="The first month counted: the investment starts here.")
     go_live_month = models.DateField(help_text="The month the product goes into use: benefits and run costs start.")
@@ -238,6 +260,17 @@ class RoiScenario(models.Model):
     class Outlook(models.TextChoices):
         LATEST = "latest", "Latest measurement, held"
         TARGET = "target", "The KPI targets"
+
+    INPUTS: ClassVar[tuple[str, ...]] = (
+        "volume_per_month",
+        "adoption_start_pct",
+        "adoption_target_pct",
+        "ramp_months",
+        "value_rate_pct",
+        "discount_rate_pct",
+        "outlook",
+        "note",
+    )
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="roi_scenarios")

@@ -27,15 +27,7 @@ class RoiScenarioForm(NoModelValidation, Styled, forms.ModelForm):
 
     class Meta:
         model = RoiScenario
-        fields = [
-            "volume_per_month",
-            "adoption_start_pct",
-            "adoption_target_pct",
-            "ramp_months",
-            "value_rate_pct",
-            "discount_rate_pct",
-            "outlook",
-        ]
+        fields = [f for f in RoiScenario.INPUTS if f != "note"]
         labels = {
             "volume_per_month": "Volume per month",
             "adoption_start_pct": "Adoption at go-live (%)",
@@ -87,27 +79,7 @@ class RoiAssumptionsForm(NoModelValidation, Styled, forms.ModelForm):
 
     class Meta:
         model = RoiAssumptions
-        fields = [
-            "start_month",
-            "go_live_month",
-            "horizon_months",
-            "volume_unit",
-            "build_hours_per_month",
-            "support_hours_per_month",
-            "tokens_in_per_unit",
-            "tokens_out_per_unit",
-            "infra_basis",
-            "infra_use_measured",
-            "infra_price_in_per_million",
-            "infra_price_out_per_million",
-            "infra_hourly_price",
-            "infra_hours_per_month",
-            "infra_monthly_amount",
-            "measured_fx_rate",
-            "api_price_in_per_million",
-            "api_price_out_per_million",
-            "note",
-        ]
+        fields = list(RoiAssumptions.INPUTS)
         labels = {
             "horizon_months": "Horizon (months)",
             "build_hours_per_month": "FDE hours a month until go-live",

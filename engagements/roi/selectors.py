@@ -81,7 +81,7 @@ STANDARD_SCENARIOS: list[dict[str, Any]] = [
         "ramp_months": 4,
         "value_rate_pct": 110,
         "discount_rate_pct": 8,
-        "outlook": RoiScenario.Outlook.TARGET,
+        "outlook": RoiScenario.Outlook.LATEST,
     },
 ]
 

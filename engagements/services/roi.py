@@ -28,37 +28,6 @@ from engagements.roi.selectors import STANDARD_SCENARIOS, roi_assumptions_defaul
 from engagements.services._common import require_editor
 from engagements.services.activity import activity_record
 
-ASSUMPTION_FIELDS = {
-    "start_month",
-    "go_live_month",
-    "horizon_months",
-    "volume_unit",
-    "build_hours_per_month",
-    "support_hours_per_month",
-    "tokens_in_per_unit",
-    "tokens_out_per_unit",
-    "infra_basis",
-    "infra_use_measured",
-    "infra_price_in_per_million",
-    "infra_price_out_per_million",
-    "infra_hourly_price",
-    "infra_hours_per_month",
-    "infra_monthly_amount",
-    "measured_fx_rate",
-    "api_price_in_per_million",
-    "api_price_out_per_million",
-    "note",
-}
-SCENARIO_FIELDS = {
-    "volume_per_month",
-    "adoption_start_pct",
-    "adoption_target_pct",
-    "ramp_months",
-    "value_rate_pct",
-    "discount_rate_pct",
-    "outlook",
-    "note",
-}
 RATE_FIELDS = {"hourly_rate", "effective_from", "note"}
 HOURS_PER_TIME_UNIT = {
     "s": 1 / 3600,
@@ -99,7 +68,7 @@ def suggested_factor(*, kind: str, unit: str) -> float:
 def roi_assumptions_update(*, engagement: Engagement, actor: Any, **fields: Any) -> RoiAssumptions:
     """Change the engagement-wide ROI inputs (created from the defaults the first time)."""
     require_editor(engagement, actor)
-    unknown = set(fields) - ASSUMPTION_FIELDS
+    unknown = set(fields) - set(RoiAssumptions.INPUTS)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     assumptions = RoiAssumptions.objects.filter(engagement=engagement).first()
@@ -229,7 +198,7 @@ def roi_scenario_save(
 ) -> RoiScenario:
     """Save the inputs as a new named scenario, or into ``scenario``; the first one saved becomes the primary."""
     require_editor(engagement, actor)
-    unknown = set(inputs) - SCENARIO_FIELDS
+    unknown = set(inputs) - set(RoiScenario.INPUTS)
     if unknown:
         raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     if scenario is None:

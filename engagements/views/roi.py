@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -74,12 +75,14 @@ def roi_preview(request: HttpRequest, uuid: str) -> HttpResponse:
     engagement = get_engagement_for_user(request, uuid)
     bundle = roi_bundle(engagement=engagement)
     base = next((s for s in bundle.scenarios if str(s.uuid) == request.GET.get("scenario")), None)
-    form = forms.RoiScenarioForm(request.GET, instance=base or RoiScenario(engagement=engagement, name="Unsaved"))
+    form = forms.RoiScenarioForm(request.GET)
     if not form.is_valid():
         if is_htmx(request):
             return render(request, "engagements/_roi_form_errors.html", {"scenario_form": form})
         return render_section(request, engagement, "roi", scenario_form=form, roi_scenario=request.GET.get("scenario"))
-    trial = form.save(commit=False)
+    trial = copy.copy(base) if base else RoiScenario(engagement=engagement)
+    for field, value in form.inputs().items():
+        setattr(trial, field, value)
     if not is_htmx(request):
         return render_section(request, engagement, "roi", preview_scenario=trial, scenario_form=form)
     context = {"engagement": engagement, **roi_results_context(bundle, trial, preview=True)}

@@ -10,13 +10,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from engagements.models import Engagement, Kpi
 from engagements.roi.selectors import roi_bundle, roi_client_summary, roi_compute
-from engagements.services import engagement_assign, kpi_create, kpi_measurement_record, time_entry_create
+from engagements.services import engagement_assign, time_entry_create
 from engagements.services.roi import (
-    cost_item_create,
     hourly_rate_create,
-    roi_assumptions_update,
-    roi_scenario_save,
-    valuation_rule_create,
 )
 
 TODAY = dt.date(2026, 4, 15)
@@ -68,58 +64,8 @@ def test_editing_a_rate_prices_logged_time_again(engagement: Engagement, fde) ->
     assert roi_bundle(engagement=engagement, today=TODAY).plan.labour[dt.date(2026, 3, 1)].cost == 220
 
 
-@pytest.fixture
-def priced(engagement: Engagement, fde) -> Engagement:
-    """An engagement with rates, costs, a valued KPI and a scenario: the figures a client must see without rates."""
-    engagement.currency = "EUR"
-    engagement.save(update_fields=["currency"])
-    roi_assumptions_update(
-        engagement=engagement,
-        actor=fde,
-        start_month=dt.date(2026, 1, 1),
-        go_live_month=dt.date(2026, 3, 1),
-        horizon_months=12,
-        volume_unit="claims",
-        infra_basis="hours",
-        infra_hourly_price=Decimal("3.17"),
-        note="INTERNAL-ASSUMPTION-NOTE",
-    )
-    hourly_rate_create(
-        engagement=engagement,
-        actor=fde,
-        hourly_rate=Decimal("187.35"),
-        effective_from=dt.date(2026, 1, 1),
-        note="INTERNAL-RATE-NOTE",
-    )
-    _log(engagement, fde, dt.date(2026, 1, 12), "7.5")
-    cost_item_create(
-        engagement=engagement,
-        actor=fde,
-        name="Security review",
-        amount=Decimal("4321.09"),
-        starts_on=dt.date(2026, 2, 1),
-        note="INTERNAL-COST-NOTE",
-    )
-    kpi = kpi_create(
-        engagement=engagement, actor=fde, name="Handling time", unit="min", direction="lower", baseline=25, target=12
-    )
-    kpi_measurement_record(kpi=kpi, actor=fde, measured_on=dt.date(2026, 3, 5), value=19)
-    valuation_rule_create(
-        engagement=engagement,
-        actor=fde,
-        kpi=kpi,
-        kind="hours_saved",
-        unit_value=Decimal("43.21"),
-        note="INTERNAL-RULE-NOTE",
-    )
-    roi_scenario_save(
-        engagement=engagement, actor=fde, name="Expected", volume_per_month=Decimal(4000), note="INTERNAL-SCENARIO-NOTE"
-    )
-    return engagement
-
-
-def test_client_summary_has_the_figures_but_no_rates_hours_rules_or_notes(priced: Engagement) -> None:
-    bundle = roi_bundle(engagement=priced, today=TODAY)
+def test_client_summary_has_the_figures_but_no_rates_hours_rules_or_notes(roi_engagement: Engagement) -> None:
+    bundle = roi_bundle(engagement=roi_engagement, today=TODAY)
     scenario = bundle.primary
     assert scenario is not None
     result = roi_compute(bundle=bundle, scenario=scenario)
@@ -146,7 +92,7 @@ def test_client_summary_has_the_figures_but_no_rates_hours_rules_or_notes(priced
     }
 
 
-def test_rule_factor_is_suggested_from_the_kpis_unit(priced: Engagement) -> None:
-    rule = roi_bundle(engagement=priced, today=TODAY).rules[0]
+def test_rule_factor_is_suggested_from_the_kpis_unit(roi_engagement: Engagement) -> None:
+    rule = roi_bundle(engagement=roi_engagement, today=TODAY).rules[0]
     assert rule.factor == pytest.approx(1 / 60)
     assert Kpi.objects.get(pk=rule.kpi_id).unit == "min"
