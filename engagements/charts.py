@@ -133,10 +133,10 @@ SCENARIO_COLOURS = ["#2f6fed", "#2fbf71", "#f0ad4e", "#6f42c1", "#0dcaf0", "#d95
 def _figure_json(fig: go.Figure, height: int) -> str:
     fig.update_layout(
         height=height,
-        margin={"l": 60, "r": 10, "t": 30, "b": 40},
+        margin={"l": 60, "r": 10, "t": 24, "b": 40},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "y": 1.12},
+        legend={"orientation": "h", "y": -0.22, "x": 0},
         font={"size": 11},
         hovermode="x unified",
     )
@@ -191,7 +191,7 @@ def roi_cumulative_chart(summary: dict[str, Any]) -> str:
     _money_axis(fig, summary["currency"])
     date_axis(fig, [m["month"] for m in months], min_days=62)
     fig.update_xaxes(tickformat="%b\n%Y", gridcolor="#eef1f6")
-    return _figure_json(fig, 340)
+    return _figure_json(fig, 370)
 
 
 def roi_compare_chart(series: Sequence[tuple[str, Sequence[dict[str, Any]]]], currency: str) -> str:

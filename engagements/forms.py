@@ -34,6 +34,9 @@ class Styled:
             css = "form-select" if isinstance(widget, forms.Select) else "form-control"
             if isinstance(widget, forms.HiddenInput):
                 continue
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs["class"] = "form-check-input"
+                continue
             widget.attrs["class"] = f"{css} form-control-sm" if css == "form-control" else f"{css} form-select-sm"
 
 

@@ -80,6 +80,7 @@ class RoiAssumptionsForm(NoModelValidation, Styled, forms.ModelForm):
     class Meta:
         model = RoiAssumptions
         fields = list(RoiAssumptions.INPUTS)
+        widgets = {"note": TEXT}
         labels = {
             "horizon_months": "Horizon (months)",
             "build_hours_per_month": "FDE hours a month until go-live",
@@ -95,7 +96,6 @@ class RoiAssumptionsForm(NoModelValidation, Styled, forms.ModelForm):
             "api_price_out_per_million": "API price per 1M output tokens",
             "note": "Internal note",
         }
-        widgets = {"note": TEXT}
 
 
 class HourlyRateForm(NoModelValidation, Styled, forms.ModelForm):
@@ -149,7 +149,6 @@ class ValuationRuleForm(NoModelValidation, Styled, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if engagement is not None:
             self.fields["kpi"].queryset = engagement.kpis.all()  # type: ignore[attr-defined]
-        self.fields["per_volume"].widget.attrs["class"] = "form-check-input"
 
     def clean_factor(self) -> float | None:
         raw = (self.cleaned_data.get("factor") or "").strip()
