@@ -245,12 +245,16 @@ def _warnings(plan: Plan, months: list[MonthResult]) -> list[str]:
         )
     if not plan.rules:
         warnings.append("No valuation rules yet, so no benefit is counted; add one per KPI that carries value.")
+    end = add_months(plan.start, plan.horizon)
+    if month_start(plan.go_live) >= end:
+        warnings.append("Go-live falls after the last month counted, so no benefit is counted; move it or extend.")
     for rule in plan.rules:
+        if month_start(plan.go_live) >= end:
+            break
         if rule.baseline is None:
             warnings.append(f"{rule.kpi} has no baseline, so its improvement cannot be valued; set its baseline.")
         elif not any(m.kpi_basis.get(rule.key) not in (None, "none", "before go-live") for m in months):
             warnings.append(f"{rule.kpi} has no measurement yet, so it adds no benefit in this scenario.")
-    end = add_months(plan.start, plan.horizon)
     for cost in plan.costs:
         if not cost.recurring and not plan.start <= month_start(cost.starts) < end:
             warnings.append(f"The one-off cost “{cost.name}” falls outside the months counted and is left out.")

@@ -208,3 +208,11 @@ def test_calendar_helpers() -> None:
     assert calc.add_months(dt.date(2026, 11, 1), 3) == dt.date(2027, 2, 1)
     assert calc.months_between(dt.date(2026, 11, 1), dt.date(2027, 2, 1)) == 3
     assert calc.adoption(SCENARIO, -1) == 0 and calc.adoption(SCENARIO, 5) == 1.0
+
+
+def test_go_live_after_the_horizon_is_said_plainly() -> None:
+    result = calc.compute(_plan(go_live=dt.date(2026, 9, 1)), SCENARIO)
+    assert result.total_benefit == 0
+    assert result.warnings == [
+        "Go-live falls after the last month counted, so no benefit is counted; move it or extend."
+    ]
