@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db import connection
+from django.db.models import Avg, QuerySet
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from engagements.models import (
@@ -127,40 +128,48 @@ def _f(value: Decimal | float | None) -> float | None:
     return None if value is None else float(value)
 
 
+LABOUR_SQL = """
+    WITH periods AS (
+        SELECT engagement_id, user_id, role, hourly_rate, effective_from AS since,
+               LEAD(effective_from) OVER (PARTITION BY engagement_id, user_id, role ORDER BY effective_from) AS until
+          FROM {rate} WHERE engagement_id = ANY(%(ids)s)
+    ), priced AS (
+        SELECT t.engagement_id, date_trunc('month', t.date)::date AS month, t.hours,
+               COALESCE(person.hourly_rate, team_role.hourly_rate, fallback.hourly_rate) AS rate
+          FROM {entry} t
+          LEFT JOIN {assignment} a ON a.engagement_id = t.engagement_id AND a.user_id = t.user_id
+          LEFT JOIN periods person ON person.engagement_id = t.engagement_id AND person.user_id = t.user_id
+               AND t.date >= person.since AND (person.until IS NULL OR t.date < person.until)
+          LEFT JOIN periods team_role ON team_role.engagement_id = t.engagement_id AND team_role.user_id IS NULL
+               AND team_role.role <> '' AND team_role.role = a.role
+               AND t.date >= team_role.since AND (team_role.until IS NULL OR t.date < team_role.until)
+          LEFT JOIN periods fallback ON fallback.engagement_id = t.engagement_id AND fallback.user_id IS NULL
+               AND fallback.role = '' AND t.date >= fallback.since
+               AND (fallback.until IS NULL OR t.date < fallback.until)
+         WHERE t.engagement_id = ANY(%(ids)s)
+    )
+    SELECT engagement_id, month, SUM(hours), COALESCE(SUM(hours * rate), 0),
+           COALESCE(SUM(hours) FILTER (WHERE rate IS NULL), 0)
+      FROM priced GROUP BY engagement_id, month
+"""
+
+
 def _labour_by_month(engagement_ids: list[int]) -> dict[int, dict[dt.date, calc.LabourMonth]]:
     """Hours and their cost per engagement and month, each entry priced in SQL with the rate in force that day.
 
     A person's own rate wins over their team role's, which wins over the engagement's default rate; within each,
-    the latest rate whose ``effective_from`` is on or before the entry's date applies.
+    the latest rate whose ``effective_from`` is on or before the entry's date applies. Rates become periods (from
+    one rate's date to the next one's), joined to the entries by range, so pricing a practice's year of time is
+    one query of joins rather than a lookup per entry.
     """
-
-    def in_force(**who: Any) -> Subquery:
-        rates = HourlyRate.objects.filter(
-            engagement=OuterRef("engagement"), effective_from__lte=OuterRef("date"), **who
-        )
-        return Subquery(rates.order_by("-effective_from").values("hourly_rate")[:1])
-
-    team_role = Assignment.objects.filter(engagement=OuterRef("engagement"), user=OuterRef("user")).values("role")[:1]
-    rate = Coalesce(
-        in_force(user=OuterRef("user")),
-        in_force(user__isnull=True, role=OuterRef("team_role")),
-        in_force(user__isnull=True, role=""),
-    )
-    rows = (
-        TimeEntry.objects.filter(engagement_id__in=engagement_ids)
-        .annotate(team_role=Subquery(team_role), rate=rate)
-        .values("engagement_id", month=TruncMonth("date"))
-        .annotate(
-            logged=Sum("hours"),
-            cost=Coalesce(Sum(F("hours") * F("rate")), Decimal(0)),
-            unpriced=Coalesce(Sum("hours", filter=Q(rate__isnull=True)), Decimal(0)),
-        )
+    sql = LABOUR_SQL.format(
+        rate=HourlyRate._meta.db_table, entry=TimeEntry._meta.db_table, assignment=Assignment._meta.db_table
     )
     labour: dict[int, dict[dt.date, calc.LabourMonth]] = defaultdict(dict)
-    for row in rows:
-        labour[row["engagement_id"]][row["month"]] = calc.LabourMonth(
-            float(row["logged"]), float(row["cost"]), float(row["unpriced"])
-        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": engagement_ids})
+        for engagement_id, month, hours, cost, unpriced in cursor.fetchall():
+            labour[engagement_id][month] = calc.LabourMonth(float(hours), float(cost), float(unpriced))
     return labour
 
 

@@ -33,14 +33,21 @@ def test_time_is_priced_with_the_rate_in_force_on_its_day_person_before_role_bef
     hourly_rate_create(
         engagement=engagement, actor=fde, user=fde, hourly_rate=Decimal(200), effective_from=dt.date(2026, 1, 15)
     )
+    hourly_rate_create(
+        engagement=engagement, actor=fde, user=fde, hourly_rate=Decimal(220), effective_from=dt.date(2026, 2, 1)
+    )
+    hourly_rate_create(  # another role's later rate must not end the engineers' rate
+        engagement=engagement, actor=fde, role="advisor", hourly_rate=Decimal(90), effective_from=dt.date(2026, 1, 18)
+    )
     _log(engagement, fde, dt.date(2026, 1, 10), "2")  # before Fay's own rate: her role is lead, no lead rate → 100
     _log(engagement, fde, dt.date(2026, 1, 20), "3")  # Fay's own rate → 200
     _log(engagement, other_fde, dt.date(2026, 1, 20), "5")  # engineer rate → 120
     _log(engagement, other_fde, dt.date(2026, 2, 3), "1.5")
+    _log(engagement, fde, dt.date(2026, 2, 3), "2")  # Fay's second rate → 220
     labour = roi_bundle(engagement=engagement, today=TODAY).plan.labour
     assert labour[dt.date(2026, 1, 1)].hours == 10
     assert labour[dt.date(2026, 1, 1)].cost == 2 * 100 + 3 * 200 + 5 * 120
-    assert labour[dt.date(2026, 2, 1)].cost == 1.5 * 120
+    assert labour[dt.date(2026, 2, 1)].cost == 1.5 * 120 + 2 * 220
     assert labour[dt.date(2026, 1, 1)].unpriced_hours == 0
 
 
