@@ -135,12 +135,12 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from engagements.models import Engagement
-    from engagements.roi import selectors
+    from engagements.roi import inputs, selectors
 
     engagements = _fill(args.engagements, args.entries)
     ids = [e.pk for e in engagements]
     today = dt.date(2026, 12, 31)
-    sql_ms, sql_labour = _timed(lambda: selectors._labour_by_month(ids))
+    sql_ms, sql_labour = _timed(lambda: inputs._labour_by_month(ids))
     peer_ms, peer_labour = _timed(lambda: _python_labour(ids))
     for eid in ids:
         for month, labour in sql_labour[eid].items():

@@ -17,7 +17,8 @@ from ninja.errors import HttpError
 
 from accounts.selectors import user_is_provider
 from engagements.models import Engagement
-from engagements.roi.selectors import roi_bundle, roi_client_summary, roi_compute
+from engagements.roi.inputs import roi_bundle
+from engagements.roi.selectors import roi_client_summary, roi_compute
 from engagements.selectors import engagement_portfolio_for_user, kpi_list
 from engagements.services import GateBlocked, engagement_advance_phase
 

@@ -9,8 +9,9 @@ from django.urls import reverse
 from engagements.metrics import MetricResult, register
 from engagements.models import Engagement
 from engagements.roi.calc import RoiResult
+from engagements.roi.inputs import roi_bundle
 from engagements.roi.money import format_money
-from engagements.roi.selectors import roi_bundle, roi_compute
+from engagements.roi.selectors import roi_compute
 
 
 def _primary_result(engagement: Engagement, params: dict[str, Any]) -> tuple[RoiResult | None, str, str]:

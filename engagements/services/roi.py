@@ -24,7 +24,7 @@ from engagements.models import (
     ValuationRule,
 )
 from engagements.roi.calc import month_start
-from engagements.roi.selectors import STANDARD_SCENARIOS, roi_assumptions_default
+from engagements.roi.inputs import STANDARD_SCENARIOS, roi_assumptions_default
 from engagements.services._common import require_editor
 from engagements.services.activity import activity_record
 

@@ -19,7 +19,8 @@ from accounts.decorators import provider_required
 from engagements import charts
 from engagements.models import CostItem, Engagement, HourlyRate, RoiScenario, ValuationRule
 from engagements.roi import forms
-from engagements.roi.selectors import roi_bundle, roi_portfolio, roi_portfolio_totals
+from engagements.roi.inputs import roi_bundle
+from engagements.roi.selectors import roi_portfolio, roi_portfolio_totals
 from engagements.selectors import engagement_portfolio_for_user
 from engagements.services import roi as services
 from engagements.views._common import apply_errors, get_engagement_for_user, is_htmx, render_section

@@ -14,10 +14,9 @@ from engagements.roi.forms import (
     StandardScenariosForm,
     ValuationRuleForm,
 )
+from engagements.roi.inputs import RoiBundle, roi_bundle
 from engagements.roi.selectors import (
     LINE_LABELS,
-    RoiBundle,
-    roi_bundle,
     roi_client_summary,
     roi_compute,
     roi_scenario_for_engagement,

@@ -14,7 +14,8 @@ from engagements.metrics import get_provider
 from engagements.models import Engagement, Phase
 from engagements.roi import infrastructure
 from engagements.roi.infrastructure import MeasuredPrices
-from engagements.roi.selectors import roi_bundle, roi_client_summary, roi_compute
+from engagements.roi.inputs import roi_bundle
+from engagements.roi.selectors import roi_client_summary, roi_compute
 from engagements.services import gate_evaluate, kpi_create, kpi_measurement_record
 from engagements.services.roi import roi_assumptions_update, roi_scenario_save
 

@@ -9,7 +9,8 @@ import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 
 from engagements.models import Engagement, Kpi
-from engagements.roi.selectors import roi_bundle, roi_client_summary, roi_compute
+from engagements.roi.inputs import roi_bundle
+from engagements.roi.selectors import roi_client_summary, roi_compute
 from engagements.services import engagement_assign, time_entry_create
 from engagements.services.roi import (
     hourly_rate_create,

@@ -47,7 +47,8 @@ def test_seed_fills_an_empty_engagement_left_by_an_earlier_seed(db: Any) -> None
 
 
 def test_seed_gives_the_demo_engagement_a_realistic_roi(db: Any) -> None:
-    from engagements.roi.selectors import roi_bundle, roi_compute
+    from engagements.roi.inputs import roi_bundle
+    from engagements.roi.selectors import roi_compute
 
     demo = seed.seed(accounts_seed.seed())["demo_engagement"]
     bundle = roi_bundle(engagement=demo)
