@@ -5,17 +5,22 @@ from django.contrib import admin
 from engagements.models import (
     Activity,
     Assignment,
+    CostItem,
     Decision,
     Engagement,
     GateCriterion,
+    HourlyRate,
     Kpi,
     KpiMeasurement,
     PhaseTransition,
     Requirement,
     Risk,
+    RoiAssumptions,
+    RoiScenario,
     SignOff,
     Stakeholder,
     TimeEntry,
+    ValuationRule,
 )
 
 
@@ -72,5 +77,10 @@ for model, columns, client_path in [
     (Kpi, ["name", "engagement", "tier", "baseline", "target"], "engagement__client"),
     (KpiMeasurement, ["kpi", "measured_on", "value", "source"], "kpi__engagement__client"),
     (TimeEntry, ["engagement", "user", "date", "hours", "phase"], "engagement__client"),
+    (HourlyRate, ["engagement", "user", "role", "hourly_rate", "effective_from"], "engagement__client"),
+    (CostItem, ["name", "engagement", "category", "amount", "starts_on", "ends_on"], "engagement__client"),
+    (ValuationRule, ["kpi", "engagement", "kind", "unit_value", "factor", "per_volume"], "engagement__client"),
+    (RoiAssumptions, ["engagement", "start_month", "go_live_month", "horizon_months"], "engagement__client"),
+    (RoiScenario, ["name", "engagement", "volume_per_month", "is_primary"], "engagement__client"),
 ]:
     admin.site.register(model, list_display=columns, list_filter=[client_path])

@@ -17,6 +17,8 @@ from ninja.errors import HttpError
 
 from accounts.selectors import user_is_provider
 from engagements.models import Engagement
+from engagements.roi.inputs import roi_bundle
+from engagements.roi.selectors import roi_client_summary, roi_compute
 from engagements.selectors import engagement_portfolio_for_user, kpi_list
 from engagements.services import GateBlocked, engagement_advance_phase
 
@@ -66,6 +68,76 @@ class KpiOut(Schema):
     baseline: float | None
     target: float | None
     measurements: list[MeasurementOut]
+
+
+class RoiScenarioOut(Schema):
+    name: str
+    volume_per_month: float
+    volume_unit: str
+    adoption_start_pct: float
+    adoption_target_pct: float
+    ramp_months: int
+    discount_rate_pct: float
+    outlook: str
+
+
+class RoiFiguresOut(Schema):
+    total_investment: float
+    total_benefit: float
+    net: float
+    roi_percent: float | None
+    npv: float
+    payback_months: float | None
+    payback_month: date | None
+
+
+class RoiLineOut(Schema):
+    line: str
+    amount: float
+
+
+class RoiMonthOut(Schema):
+    month: date
+    forecast: bool
+    adoption_pct: float
+    investment: float
+    benefit: float
+    cumulative_investment: float
+    cumulative_benefit: float
+
+
+class RoiKpiOut(Schema):
+    name: str
+    unit: str
+    direction: str
+    baseline: float | None
+    target: float | None
+    actual: float | None
+    actual_on: date | None
+    trend: float | None
+    progress_pct: float | None
+    progress_bar: float | None
+    benefit: float | None
+
+
+class RoiTierOut(Schema):
+    tier: str
+    label: str
+    kpis: list[RoiKpiOut]
+
+
+class RoiOut(Schema):
+    """The engagement's ROI under its primary scenario, as its client may see it: no rates, hours or rules."""
+
+    currency: str
+    scenario: RoiScenarioOut
+    start_month: date
+    go_live_month: date
+    horizon_months: int
+    figures: RoiFiguresOut
+    investment_by_line: list[RoiLineOut]
+    months: list[RoiMonthOut]
+    tiers: list[RoiTierOut]
 
 
 class AdvanceIn(Schema):
@@ -127,6 +199,19 @@ def get_kpis(request: HttpRequest, uuid: UUID) -> Any:
         }
         for k in kpi_list(engagement=_get(request, uuid))
     ]
+
+
+@router.get("/{uuid}/roi", response=RoiOut)
+def get_roi(request: HttpRequest, uuid: UUID) -> Any:
+    """The ROI under the primary scenario: figures, monthly series and KPI tiers, without internal rates.
+
+    Answers 404 until a scenario is saved. The same for provider staff and the client's users.
+    """
+    bundle = roi_bundle(engagement=_get(request, uuid))
+    if bundle.primary is None:
+        raise HttpError(404, "No ROI scenario has been saved for this engagement yet.")
+    result = roi_compute(bundle=bundle, scenario=bundle.primary)
+    return roi_client_summary(bundle=bundle, scenario=bundle.primary, result=result)
 
 
 @router.post("/{uuid}/advance", response=TransitionOut)

@@ -8,3 +8,4 @@ class EngagementsConfig(AppConfig):
 
     def ready(self) -> None:
         from engagements import providers  # noqa: F401  (registers the metric providers)
+        from engagements.roi import providers as roi_providers  # noqa: F401  (and the ROI's)

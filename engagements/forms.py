@@ -34,10 +34,21 @@ class Styled:
             css = "form-select" if isinstance(widget, forms.Select) else "form-control"
             if isinstance(widget, forms.HiddenInput):
                 continue
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs["class"] = "form-check-input"
+                continue
             widget.attrs["class"] = f"{css} form-control-sm" if css == "form-control" else f"{css} form-select-sm"
 
 
 class EngagementForm(Styled, forms.ModelForm):
+    currency = forms.CharField(
+        max_length=3,
+        required=False,
+        help_text="ISO code every amount of this engagement is in (rates, costs, ROI), e.g. USD, EUR or GBP. "
+        "Changing it does not convert amounts already entered.",
+        widget=forms.TextInput(attrs={"placeholder": "USD", "autocapitalize": "characters"}),
+    )
+
     class Meta:
         model = Engagement
         fields = [
@@ -49,6 +60,7 @@ class EngagementForm(Styled, forms.ModelForm):
             "target_date",
             "health",
             "health_reason",
+            "currency",
         ]
         widgets = {
             "start_date": DATE,
@@ -57,6 +69,10 @@ class EngagementForm(Styled, forms.ModelForm):
             "business_objective": TEXT,
             "success_criteria": TEXT,
         }
+
+    def clean_currency(self) -> str:
+        entered = str(self.cleaned_data.get("currency") or "").strip().upper()
+        return entered or self.instance.currency or "USD"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

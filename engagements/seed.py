@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_create_provider
-from engagements.models import Activity, Engagement, GateCriterion, Phase, PhaseTransition
+from engagements.models import Activity, Engagement, GateCriterion, Kpi, Phase, PhaseTransition, RoiAssumptions
+from engagements.roi.calc import add_months, month_start
 from engagements.services import (
     GateBlocked,
     criterion_check,
@@ -33,6 +34,13 @@ from engagements.services import (
     signoff_record,
     stakeholder_create,
     time_entry_create,
+)
+from engagements.services.roi import (
+    cost_item_create,
+    hourly_rate_create,
+    roi_assumptions_update,
+    roi_scenarios_create_standard,
+    valuation_rule_create,
 )
 
 ENGINEER_EMAIL = "riley.engineer@fde-toolkit.test"
@@ -267,6 +275,66 @@ def _fill_claims_triage(engagement: Engagement, lead: User, engineer: User) -> N
     signoff_record(stakeholder=champion, actor=lead)
 
 
+def _fill_roi(engagement: Engagement, lead: User, engineer: User) -> None:
+    """A realistic business case: Acme's rate card, the costs besides FDE time, two valued KPIs, three scenarios.
+
+    Acme pays in euros; claims agents cost about EUR 42 an hour fully loaded and a misrouted claim about EUR 35.
+    """
+    if RoiAssumptions.objects.filter(engagement=engagement).exists():
+        return
+    engagement_update(engagement=engagement, actor=lead, currency="EUR")
+    start = engagement.start_date or TODAY
+    go_live = month_start(engagement.target_date or TODAY)
+    roi_assumptions_update(
+        engagement=engagement,
+        actor=lead,
+        start_month=month_start(start),
+        go_live_month=go_live,
+        horizon_months=24,
+        volume_unit="claims",
+        build_hours_per_month=Decimal(90),
+        support_hours_per_month=Decimal(24),
+        tokens_in_per_unit=3500,
+        tokens_out_per_unit=450,
+        infra_basis=RoiAssumptions.InfraBasis.HOURS,
+        infra_hourly_price=Decimal("2.40"),
+        note="Rates from the 2026 statement of work; one L4 GPU in Acme's cloud account until the benchmarks say more.",
+    )
+    hourly_rate_create(engagement=engagement, actor=lead, hourly_rate=Decimal(140), effective_from=start)
+    hourly_rate_create(engagement=engagement, actor=lead, role="lead", hourly_rate=Decimal(165), effective_from=start)
+    hourly_rate_create(
+        engagement=engagement,
+        actor=lead,
+        user=engineer,
+        hourly_rate=Decimal(150),
+        effective_from=TODAY - dt.timedelta(days=30),
+        note="Senior rate from the contract's second month.",
+    )
+    for name, amount, day, recurring in (
+        ("Security review and penetration test", "9500", TODAY - dt.timedelta(days=20), False),
+        ("Integration with the claims system", "18000", add_months(go_live, -1), False),
+        ("Vector database and monitoring", "650", go_live, True),
+    ):
+        cost_item_create(
+            engagement=engagement,
+            actor=lead,
+            name=name,
+            amount=Decimal(amount),
+            starts_on=day,
+            category="recurring" if recurring else "one_off",
+        )
+    kpis = {kpi.name: kpi for kpi in Kpi.objects.filter(engagement=engagement)}
+    for kpi_name, kind, value, note in (
+        ("Average handling time", "hours_saved", "42", "Agent cost per hour, fully loaded, from Acme finance."),
+        ("Triage accuracy", "error_cost_avoided", "35", "Re-work and delay penalty per misrouted claim."),
+    ):
+        if kpi_name in kpis:
+            valuation_rule_create(
+                engagement=engagement, actor=lead, kpi=kpis[kpi_name], kind=kind, unit_value=Decimal(value), note=note
+            )
+    roi_scenarios_create_standard(engagement=engagement, actor=lead, volume_per_month=Decimal(4200))
+
+
 OTHERS = [
     (
         "demo_client",
@@ -350,6 +418,7 @@ def seed(people: dict[str, Any]) -> dict[str, Any]:
     )
     if fill:
         _fill_claims_triage(demo, lead, engineer)
+    _fill_roi(demo, lead, engineer)
     for client_key, name, problem, days, health, reason in OTHERS:
         current = 5 + 9 * len(created)
         total = sum(days) + current

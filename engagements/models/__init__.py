@@ -1,22 +1,28 @@
-"""Engagement models, split by concern: the lifecycle (core), the records kept along it, and KPIs and effort."""
+"""Engagement models, split by concern: the lifecycle (core), the records kept along it, KPIs and effort, and ROI."""
 
 from engagements.models.core import Assignment, Engagement, GateCriterion, Phase, PhaseTransition
 from engagements.models.kpis import Kpi, KpiMeasurement, TimeEntry
 from engagements.models.records import Activity, Decision, Requirement, Risk, SignOff, Stakeholder
+from engagements.models.roi import CostItem, HourlyRate, RoiAssumptions, RoiScenario, ValuationRule
 
 __all__ = [
     "Activity",
     "Assignment",
+    "CostItem",
     "Decision",
     "Engagement",
     "GateCriterion",
+    "HourlyRate",
     "Kpi",
     "KpiMeasurement",
     "Phase",
     "PhaseTransition",
     "Requirement",
     "Risk",
+    "RoiAssumptions",
+    "RoiScenario",
     "SignOff",
     "Stakeholder",
     "TimeEntry",
+    "ValuationRule",
 ]

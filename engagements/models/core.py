@@ -3,7 +3,9 @@ from __future__ import annotations
 import json
 import uuid
 
+from babel.numbers import list_currencies
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -31,6 +33,11 @@ class Phase(models.TextChoices):
         return values[position + 1] if position + 1 < len(values) else None
 
 
+def validate_currency(code: str) -> None:
+    if code not in list_currencies():
+        raise ValidationError(f"“{code}” is not an ISO 4217 currency code; use e.g. USD, EUR or GBP.")
+
+
 class Engagement(models.Model):
     """A customer engagement: the unit everything a client may see hangs off."""
 
@@ -50,6 +57,12 @@ class Engagement(models.Model):
     health = models.CharField(max_length=20, choices=Health.choices, default=Health.ON_TRACK)
     health_reason = models.CharField(max_length=300, blank=True)
     phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.DISCOVER)
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[validate_currency],
+        help_text="ISO 4217 code every amount of this engagement (rates, costs, ROI) is in.",
+    )
     phase_entered_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -30,6 +30,7 @@ EDITABLE_FIELDS = {
     "target_date",
     "health",
     "health_reason",
+    "currency",
 }
 
 
@@ -65,6 +66,7 @@ def engagement_create(
     target_date: dt.date | None = None,
     health: str = Engagement.Health.ON_TRACK,
     health_reason: str = "",
+    currency: str = "USD",
 ) -> Engagement:
     """Create an engagement in Discover with its own copy of the default gate criteria."""
     engagement = Engagement(
@@ -77,6 +79,7 @@ def engagement_create(
         target_date=target_date,
         health=health,
         health_reason=health_reason,
+        currency=currency,
     )
     _clean_engagement(engagement)
     engagement.save()

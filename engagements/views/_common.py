@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,10 +17,13 @@ def is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
-def get_engagement_for_user(request: HttpRequest, uuid: Any) -> Engagement:
+def get_engagement_for_user(request: HttpRequest, uuid: Any, *, write: bool = False) -> Engagement:
+    """The engagement if the user may see it (404 otherwise) and, with ``write``, change it (403 otherwise)."""
     engagement = engagement_get_for_user(user=request.user, uuid=uuid)
     if engagement is None:
         raise Http404("No such engagement.")
+    if write and not engagement_user_can_edit(engagement=engagement, user=request.user):
+        raise PermissionDenied("Only FDEs assigned to this engagement can change it.")
     return engagement
 
 

@@ -29,6 +29,7 @@ from engagements.selectors import (
     risk_heatmap,
 )
 from engagements.services import gate_evaluate
+from engagements.views.roi_context import roi_section_context
 
 SECTIONS = [
     ("overview", "Overview", "bi-speedometer2"),
@@ -38,6 +39,7 @@ SECTIONS = [
     ("decisions", "Decisions", "bi-journal-check"),
     ("kpis", "KPIs", "bi-graph-up"),
     ("effort", "Effort", "bi-stopwatch"),
+    ("roi", "ROI", "bi-cash-coin"),
     ("activity", "Activity", "bi-activity"),
 ]
 SECTION_KEYS = {key for key, _, _ in SECTIONS}
@@ -97,6 +99,8 @@ def section_context(engagement: Engagement, section: str, user: Any, **forms: An
         return _overview(engagement, user, forms)
     if section == "kpis":
         return _kpis(engagement, user, forms)
+    if section == "roi":
+        return roi_section_context(engagement, forms)
     form = forms.get("form")
     if section == "stakeholders":
         stakeholders = engagement.stakeholders.prefetch_related("signoffs")

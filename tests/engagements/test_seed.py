@@ -44,3 +44,21 @@ def test_seed_fills_an_empty_engagement_left_by_an_earlier_seed(db: Any) -> None
     demo = seed.seed(people)["demo_engagement"]
     assert demo.phase == Phase.PROTOTYPE and demo.stakeholders.exists()
     assert Engagement.objects.filter(name="Claims triage assistant").count() == 1
+
+
+def test_seed_gives_the_demo_engagement_a_realistic_roi(db: Any) -> None:
+    from engagements.roi.inputs import roi_bundle
+    from engagements.roi.selectors import roi_compute
+
+    demo = seed.seed(accounts_seed.seed())["demo_engagement"]
+    bundle = roi_bundle(engagement=demo)
+    assert demo.currency == "EUR"
+    assert {s.name for s in bundle.scenarios} == {"Conservative", "Expected", "Optimistic"}
+    assert bundle.primary is not None and bundle.primary.name == "Expected"
+    assert len(bundle.rules) == 2 and demo.hourly_rates.count() == 3 and demo.cost_items.count() == 3
+    results = {s.name: roi_compute(bundle=bundle, scenario=s) for s in bundle.scenarios}
+    assert not any(r.warnings for r in results.values()), {n: r.warnings for n, r in results.items()}
+    conservative, expected, optimistic = (results[n] for n in ("Conservative", "Expected", "Optimistic"))
+    assert conservative.net < expected.net < optimistic.net
+    assert expected.payback_months is not None and expected.payback_months <= 12  # the Ship gate's threshold
+    assert all(r.total_investment > 100_000 for r in results.values())
