@@ -38,7 +38,7 @@ from tests.fixtures_services import test_database_url  # noqa: E402
 # Small numbers so a test sees the breaker open and close, and a revoked key refused, within seconds.
 GATEWAY_TEST_SETTINGS = {
     "GATEWAY_BREAKER_FAILURES": "2",
-    "GATEWAY_BREAKER_RESET_SECONDS": "3",
+    "GATEWAY_BREAKER_RESET_SECONDS": "8",
     "GATEWAY_KEY_CACHE_SECONDS": "0.5",
     "GATEWAY_CONNECT_RETRIES": "2",
     "MODEL_READ_TIMEOUT": "30",

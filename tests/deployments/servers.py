@@ -19,7 +19,7 @@ import httpx
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LOG_DIR = BASE_DIR / "var" / "log"
 
-Behaviour = Callable[[socket.socket], None]
+Behaviour = Callable[[socket.socket, bytes], None]
 
 
 def free_port() -> int:
@@ -31,11 +31,12 @@ def free_port() -> int:
 class ScriptedServer:
     """Accepts connections on a real port and runs ``behaviour`` on each, one thread per connection."""
 
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, behaviour: Behaviour, port: int = 0) -> None:
         self.behaviour = behaviour
+        self.requests: list[bytes] = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(64)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -59,8 +60,9 @@ class ScriptedServer:
 
     def _run(self, conn: socket.socket) -> None:
         try:
-            _read_request(conn)
-            self.behaviour(conn)
+            request = _read_request(conn)
+            self.requests.append(request.partition(b"\r\n\r\n")[2])
+            self.behaviour(conn, request)
         except OSError:
             pass
 
@@ -88,7 +90,7 @@ def _read_request(conn: socket.socket) -> bytes:
             length = int(line.split(b":", 1)[1])
     while len(body) < length:
         body += conn.recv(65536)
-    return data
+    return head + b"\r\n\r\n" + body
 
 
 def _chunk(data: bytes) -> bytes:
@@ -106,12 +108,12 @@ STREAM_HEAD = (
 )
 
 
-def silent(conn: socket.socket) -> None:
+def silent(conn: socket.socket, request: bytes) -> None:
     """Accepts the request and never answers, like a wedged server."""
     time.sleep(120)
 
 
-def trickle(conn: socket.socket) -> None:
+def trickle(conn: socket.socket, request: bytes) -> None:
     """Answers, then sends one byte a second for ever: never idle long enough for a read timeout."""
     conn.sendall(STREAM_HEAD)
     for _ in range(600):
@@ -119,19 +121,19 @@ def trickle(conn: socket.socket) -> None:
         time.sleep(1)
 
 
-def dies_mid_stream(conn: socket.socket) -> None:
+def dies_mid_stream(conn: socket.socket, request: bytes) -> None:
     """Streams two tokens, then the process dies: the connection drops inside the chunked body."""
     conn.sendall(STREAM_HEAD + _chunk(_event("Hello")) + _chunk(_event(" there")) + b"40\r\ndata: {")
     conn.shutdown(socket.SHUT_RDWR)
     conn.close()
 
 
-def malformed_stream(conn: socket.socket) -> None:
+def malformed_stream(conn: socket.socket, request: bytes) -> None:
     conn.sendall(STREAM_HEAD + _chunk(_event("Hi")) + _chunk(b"data: <html>Bad gateway</html>\n\n") + b"0\r\n\r\n")
     conn.close()
 
 
-def malformed_json(conn: socket.socket) -> None:
+def malformed_json(conn: socket.socket, request: bytes) -> None:
     body = b"<html><body>502 Bad Gateway</body></html>"
     conn.sendall(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
@@ -142,7 +144,7 @@ def malformed_json(conn: socket.socket) -> None:
     conn.close()
 
 
-def refuses_key(conn: socket.socket) -> None:
+def refuses_key(conn: socket.socket, request: bytes) -> None:
     body = json.dumps({"error": {"message": "Invalid API key sk-upstream-secret", "type": "auth"}}).encode()
     conn.sendall(
         b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: "
@@ -151,6 +153,19 @@ def refuses_key(conn: socket.socket) -> None:
         + body
     )
     conn.close()
+
+
+def relay_to(port: int) -> Behaviour:
+    """Passes the request on to a real server at ``port`` and its answer back: a server that came back to life."""
+
+    def behaviour(conn: socket.socket, request: bytes) -> None:
+        with socket.create_connection(("127.0.0.1", port)) as upstream:
+            upstream.sendall(request.replace(b"Connection: keep-alive", b"Connection: close"))
+            while data := upstream.recv(65536):
+                conn.sendall(data)
+        conn.close()
+
+    return behaviour
 
 
 class GatewayProcess:
