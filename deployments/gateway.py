@@ -29,14 +29,61 @@ Message = tuple[str, str]
 
 CONNECT_TIMEOUT = float(getattr(settings, "MODEL_CONNECT_TIMEOUT", 3.0))
 READ_TIMEOUT = float(getattr(settings, "MODEL_READ_TIMEOUT", 20.0))
+CALL_DEADLINE = float(getattr(settings, "MODEL_CALL_DEADLINE", 120.0))
 
 
 class ModelEndpointError(Exception):
-    """The model endpoint could not produce an answer; ``str(exc)`` says why and what to check."""
+    """The model endpoint could not produce an answer; ``str(exc)`` says why and what to check.
 
-    def __init__(self, message: str, *, status: str) -> None:
+    ``limit`` names the time limit that ended the call, when one did: ``"read_timeout"`` (nothing arrived for that
+    long) or ``"deadline"`` (the whole call took too long, however steadily bytes came).
+    """
+
+    def __init__(self, message: str, *, status: str, limit: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.limit = limit
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """An HTTP transport that ends a call at an overall deadline, which httpx's per-read timeouts cannot do.
+
+    A server that trickles a byte every few seconds never trips the read timeout; this checks the clock on every
+    chunk and shortens the read timeout to what is left, so the call ends at the deadline either way.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.expires_at = time.monotonic() + seconds
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.expires_at - 0.05
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        remaining = max(0.01, self.expires_at - time.monotonic())
+        timeout = dict(request.extensions.get("timeout") or {})
+        timeout["read"] = min(timeout.get("read") or remaining, remaining)
+        request.extensions["timeout"] = timeout
+        response = super().handle_request(request)
+        response.stream = _DeadlineStream(response.stream, self)  # type: ignore[arg-type]
+        return response
+
+
+class _DeadlineStream(httpx.SyncByteStream):
+    def __init__(self, inner: Any, transport: DeadlineTransport) -> None:
+        self.inner = inner
+        self.transport = transport
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.inner:
+            if self.transport.expired:
+                raise httpx.ReadTimeout("the call's overall deadline passed")
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def chat_model(
@@ -46,8 +93,11 @@ def chat_model(
     max_tokens: int = 256,
     json_schema: dict[str, Any] | None = None,
     read_timeout: float | None = None,
+    deadline: float | None = None,
+    transport: DeadlineTransport | None = None,
 ) -> ChatOpenAI:
     """A ``ChatOpenAI`` pointed at the deployment, with the product's timeouts and no silent retries."""
+    transport = transport or DeadlineTransport(deadline or CALL_DEADLINE)
     extra_body: dict[str, Any] = {}
     if json_schema is not None:
         # Sent in the body rather than as response_format so LangChain keeps its plain streaming path;
@@ -65,6 +115,7 @@ def chat_model(
         stream_usage=True,
         max_retries=0,
         timeout=httpx.Timeout(read_timeout or READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+        http_client=httpx.Client(transport=transport),
         extra_body=extra_body or None,
     )
 
@@ -95,7 +146,8 @@ class ChatStream:
         return "".join(self.pieces)
 
     def __iter__(self) -> Iterator[str]:
-        llm = chat_model(deployment=self.deployment, **self.model_options)
+        transport = DeadlineTransport(self.model_options.get("deadline") or CALL_DEADLINE)
+        llm = chat_model(deployment=self.deployment, transport=transport, **self.model_options)
         start = last = time.perf_counter()
         status, error = ModelCall.Status.OK, ""
         try:
@@ -115,8 +167,9 @@ class ChatStream:
                 self.pieces.append(text)
                 yield text
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
-            status, error = ModelCall.Status.TIMEOUT, self._timeout_message()
-            raise ModelEndpointError(error, status=status) from exc
+            limit = "deadline" if transport.expired else "read_timeout"
+            status, error = ModelCall.Status.TIMEOUT, self._timeout_message(limit, transport.seconds)
+            raise ModelEndpointError(error, status=status, limit=limit) from exc
         except (openai.APIConnectionError, httpx.TransportError) as exc:
             status, error = ModelCall.Status.UNREACHABLE, self._unreachable_message()
             raise ModelEndpointError(error, status=status) from exc
@@ -134,11 +187,18 @@ class ChatStream:
             self.stats.total_ms = (time.perf_counter() - start) * 1000
             self.call = self._log(status=status, error=error)
 
-    def _timeout_message(self) -> str:
+    def _timeout_message(self, limit: str, deadline: float) -> str:
+        if limit == "deadline":
+            return (
+                f"The model endpoint {self.deployment.name} was still answering after {deadline:.0f} s, the limit "
+                "for one call (MODEL_CALL_DEADLINE): it is sending very slowly, so check its load (see /healthz), "
+                "ask for a shorter answer, or try again."
+            )
         seconds = self.model_options.get("read_timeout") or READ_TIMEOUT
         return (
-            f"The model endpoint {self.deployment.name} did not answer within {seconds:.0f} s: check that it is "
-            "running and not overloaded (see /healthz), or try again."
+            f"The model endpoint {self.deployment.name} did not answer within {seconds:.0f} s (the read timeout "
+            "between bytes, MODEL_READ_TIMEOUT): check that it is running and not overloaded (see /healthz), or "
+            "try again."
         )
 
     def _unreachable_message(self) -> str:
