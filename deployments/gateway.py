@@ -23,7 +23,8 @@ from django.conf import settings
 from langchain_openai import ChatOpenAI
 
 from deployments.callstats import CallStats
-from deployments.models import Deployment, ModelCall
+from deployments.models import Deployment, ModelCall, PromptPrefix
+from deployments.prompt_shape import render_chat, shape_of
 
 Message = tuple[str, str]
 
@@ -208,7 +209,7 @@ class ChatStream:
         )
 
     def _log(self, *, status: str, error: str) -> ModelCall:
-        return ModelCall.objects.create(
+        call = ModelCall.objects.create(
             deployment=self.deployment,
             engagement=self.engagement,
             caller=self.caller[:40],
@@ -220,6 +221,11 @@ class ChatStream:
             error=error[:500],
             **self.stats.gap_summary(),
         )
+        shape = shape_of(render_chat([{"role": role, "content": content} for role, content in self.messages]))
+        PromptPrefix.objects.create(
+            call=call, deployment=self.deployment, created_at=call.created_at, **shape.as_fields()
+        )
+        return call
 
 
 def _short(text: str, limit: int = 200) -> str:

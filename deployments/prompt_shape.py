@@ -39,6 +39,16 @@ class PromptShape:
     block_start: int | None = None
     block_tokens: int | None = None
 
+    def as_fields(self) -> dict[str, Any]:
+        """The ``PromptPrefix`` columns for this shape."""
+        return {
+            "tokens": self.tokens,
+            "hashes": self.hashes,
+            "block_hash": self.block_hash,
+            "block_start": self.block_start,
+            "block_tokens": self.block_tokens,
+        }
+
 
 def _signed64(digest: bytes) -> int:
     return int.from_bytes(digest, "big", signed=True)

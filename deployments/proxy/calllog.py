@@ -104,16 +104,7 @@ def _write(batch: list[CallRecord], touched_keys: set[int]) -> None:
         ModelCall.objects.bulk_create(rows)
         PromptPrefix.objects.bulk_create(
             [
-                PromptPrefix(
-                    call=row,
-                    deployment_id=r.deployment_id,
-                    created_at=r.created_at,
-                    tokens=r.shape.tokens,
-                    hashes=r.shape.hashes,
-                    block_hash=r.shape.block_hash,
-                    block_start=r.shape.block_start,
-                    block_tokens=r.shape.block_tokens,
-                )
+                PromptPrefix(call=row, deployment_id=r.deployment_id, created_at=r.created_at, **r.shape.as_fields())
                 for row, r in zip(rows, batch, strict=True)
                 if r.shape is not None
             ]

@@ -2,6 +2,7 @@
 
 from deployments.views.applications import application_detail, application_list, key_revoke
 from deployments.views.endpoints import deployment_create, deployment_detail, deployment_edit, deployment_list
+from deployments.views.prefix import deployment_prefix_cache
 
 __all__ = [
     "application_detail",
@@ -10,5 +11,6 @@ __all__ = [
     "deployment_detail",
     "deployment_edit",
     "deployment_list",
+    "deployment_prefix_cache",
     "key_revoke",
 ]
