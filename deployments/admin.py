@@ -57,7 +57,7 @@ class GatewayKeyInline(admin.TabularInline):
     """Keys are created in the product, where the key is shown once; here they can only be read."""
 
     model = GatewayKey
-    fields = ["name", "prefix", "requests_per_minute", "created_at", "last_used_at", "revoked_at"]
+    fields = ("name", "prefix", "requests_per_minute", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     extra = 0
     can_delete = False

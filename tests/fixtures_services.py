@@ -96,7 +96,7 @@ class WorkerProcess:
                 self.kill()
 
 
-def test_database_url() -> str:
+def session_database_url() -> str:
     """DATABASE_URL pointed at the test session's database, for processes the tests start beside themselves."""
     from django.db import connection
 
@@ -108,7 +108,7 @@ def test_database_url() -> str:
 
 @pytest.fixture(scope="session")
 def _worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[WorkerProcess]:
-    worker = WorkerProcess(test_database_url())
+    worker = WorkerProcess(session_database_url())
     worker.start()
     yield worker
     worker.stop()

@@ -22,7 +22,6 @@ from starlette.responses import Response, StreamingResponse
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from deployments.models import ModelCall, Priority
-from deployments.prompt_shape import shape_of_request
 from deployments.proxy.calllog import CallLog, CallRecord
 from deployments.proxy.errors import GatewayError
 from deployments.proxy.guards import BreakerOpen, Breakers, Entered, Slots
@@ -44,6 +43,7 @@ class Call:
     path: str
     body: dict[str, Any]
     priority: str
+    admission: asyncio.Future[None] | None = None  # the rate-limit check, run while a slot is sought
     started: float = field(default_factory=time.perf_counter)
     deadline: float = 0.0  # on the event loop's clock
 
@@ -113,7 +113,6 @@ class Forwarder:
 
     async def forward(self, call: Call, candidates: list[Route]) -> Response:
         primary = candidates[0]
-        shape = shape_of_request(call.path, call.body)
         error: GatewayError | None = None
         primary_logged = False
         for route in candidates:
@@ -124,7 +123,8 @@ class Forwarder:
                 key_id=call.info.key_id,
                 caller=call.caller,
                 fallback_from_id=primary.id if route.id != primary.id else None,
-                shape=shape,
+                path=call.path,
+                body=call.body,
             )
             try:
                 breaker = await self.breakers.enter(route.id)
@@ -157,7 +157,8 @@ class Forwarder:
                 engagement_id=call.info.engagement_id,
                 key_id=call.info.key_id,
                 caller=call.caller,
-                shape=shape,
+                path=call.path,
+                body=call.body,
             )
             self._finish(record, call, error)
         return error.response()
@@ -208,6 +209,8 @@ class Forwarder:
         response: httpx.Response | None = None
         try:
             holder = await self.slots.acquire(deployment_id=route.id, cap=route.concurrency, priority=call.priority)
+            if call.admission is not None:
+                await call.admission
             try:
                 response = await self._open(call, route)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -262,9 +265,9 @@ class Forwarder:
         except UpstreamFailure as exc:
             await self._close(route, breaker, holder, exc if exc.breaker else None, response)
             raise
-        except BaseException as exc:  # the caller went away, or the slot queue gave up: free what we hold
+        except BaseException as exc:  # the caller went away, the slot queue gave up, or over the rate limit
             self._later(self._close(route, breaker, holder, None, response))
-            if isinstance(exc, GatewayError):
+            if isinstance(exc, GatewayError) and exc.log_status:
                 self._finish(record, call, exc)
             raise
 

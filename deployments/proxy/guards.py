@@ -35,6 +35,9 @@ def _key(*parts: object) -> str:
     return ":".join([settings.REDIS_KEY_PREFIX, "gw", *map(str, parts)])
 
 
+HEALTHY_FOR = 1.0
+
+
 class RateLimiter:
     def __init__(self) -> None:
         storage = RedisStorage("async+" + settings.REDIS_URL, key_prefix=_key("ratelimit"), implementation="redispy")
@@ -52,7 +55,7 @@ class RateLimiter:
             "seconds in the Retry-After header, or ask your FDE for a higher limit.",
             kind="rate_limit_error",
             retry_after=max(1.0, stats.reset_time - time.time()),
-            log_status="rejected",
+            log_status="",  # not a model call: nothing was sent
         )
 
 
@@ -61,15 +64,22 @@ class Breakers:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         uow = AsyncRedisUnitOfWork(settings.REDIS_URL)
-        uow.contexts.prefix = _key("breaker") + ":"  # type: ignore[attr-defined]  # purgatory's keys would otherwise sit outside our prefix
+        # purgatory's keys would otherwise sit outside our prefix
+        uow.contexts.prefix = _key("breaker") + ":"  # type: ignore[attr-defined]
         self.factory = AsyncCircuitBreakerFactory(
             default_threshold=settings.GATEWAY_BREAKER_FAILURES, default_ttl=settings.GATEWAY_BREAKER_RESET_SECONDS
         )
         self.factory.uow = uow
         self.redis = redis
+        # Deployments whose breaker was closed without failures at the last read, until when to trust that read.
+        # A healthy call changes nothing in a closed breaker, so the common case needs no Redis round trip; a
+        # breaker another process opens is seen here within HEALTHY_FOR seconds.
+        self.healthy_until: dict[int, float] = {}
 
     async def enter(self, deployment_id: int) -> Entered:
         """The entered breaker for a call to the deployment; raises ``BreakerOpen`` while it may not be called."""
+        if self.healthy_until.get(deployment_id, 0.0) > time.monotonic():
+            return Entered(None, deployment_id, probing=False)
         breaker = await self.factory.get_breaker(str(deployment_id))
         probing = False
         context = breaker.context
@@ -88,9 +98,21 @@ class Breakers:
             if probing:
                 await self.redis.delete(_key("probe", deployment_id))
             raise BreakerOpen(float(settings.GATEWAY_BREAKER_RESET_SECONDS)) from exc
+        if context.state == "closed" and not context.failure_count:
+            self.healthy_until[deployment_id] = time.monotonic() + HEALTHY_FOR
         return Entered(breaker, deployment_id, probing)
 
     async def leave(self, entered: Entered, failure: BaseException | None) -> None:
+        if failure is not None:
+            self.healthy_until.pop(entered.deployment_id, None)
+        if entered.breaker is None:  # entered on the cached healthy read
+            if failure is None:
+                return
+            entered = Entered(await self.factory.get_breaker(str(entered.deployment_id)), entered.deployment_id, False)
+            try:
+                await entered.breaker.__aenter__()
+            except OpenedState:
+                return  # already open: this failure adds nothing
         try:
             await entered.breaker.__aexit__(type(failure) if failure else None, failure, None)
         finally:

@@ -33,7 +33,7 @@ from accounts.models import User  # noqa: E402
 from deployments.applications import application_create, gateway_key_create  # noqa: E402
 from deployments.models import ClientApplication  # noqa: E402
 from tests.deployments.servers import GatewayProcess  # noqa: E402
-from tests.fixtures_services import test_database_url  # noqa: E402
+from tests.fixtures_services import session_database_url  # noqa: E402
 
 # Small numbers so a test sees the breaker open and close, and a revoked key refused, within seconds.
 GATEWAY_TEST_SETTINGS = {
@@ -48,7 +48,7 @@ GATEWAY_TEST_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def _gateway_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[GatewayProcess]:
-    gateway = GatewayProcess(test_database_url(), **GATEWAY_TEST_SETTINGS)
+    gateway = GatewayProcess(session_database_url(), **GATEWAY_TEST_SETTINGS)
     yield gateway
     gateway.stop()
 

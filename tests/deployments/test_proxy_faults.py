@@ -15,7 +15,7 @@ from deployments.services import deployment_save
 from tests.deployments import servers
 from tests.deployments.conftest import GATEWAY_TEST_SETTINGS, make_key
 from tests.deployments.servers import GatewayProcess, ScriptedServer
-from tests.fixtures_services import test_database_url, wait_for
+from tests.fixtures_services import session_database_url, wait_for
 
 
 @pytest.fixture
@@ -271,7 +271,7 @@ def test_interactive_calls_are_admitted_before_batch_ones_at_the_cap(gateway, ap
 @pytest.fixture(scope="module")
 def impatient_gateway(django_db_setup: Any, django_db_blocker: Any) -> Iterator[GatewayProcess]:
     gateway = GatewayProcess(
-        test_database_url(), **{**GATEWAY_TEST_SETTINGS, "MODEL_READ_TIMEOUT": "1.5", "GATEWAY_CALL_DEADLINE": "5"}
+        session_database_url(), **{**GATEWAY_TEST_SETTINGS, "MODEL_READ_TIMEOUT": "1.5", "GATEWAY_CALL_DEADLINE": "5"}
     )
     yield gateway
     gateway.stop()
