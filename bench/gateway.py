@@ -158,12 +158,12 @@ async def _ttft(client: httpx.AsyncClient, url: str, key: str, model: str) -> fl
         "POST", f"{url}/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}
     ) as response:
         response.raise_for_status()
-        first = None
+        first, line = None, ""
         async for line in response.aiter_lines():
             if first is None and line.startswith("data:") and '"content":"' in line and '"content":""' not in line:
                 first = time.perf_counter()
     if first is None:
-        raise RuntimeError(f"{url} streamed no content")
+        raise RuntimeError(f"{url} streamed no content (last line: {line[:200]!r})")
     return (first - started) * 1000
 
 
@@ -247,7 +247,9 @@ def main() -> None:
             _start(
                 [sys.executable, "-m", "uvicorn", "deployments.proxy.asgi:app", "--host", "127.0.0.1",
                  "--port", str(port), "--no-access-log", "--loop", "uvloop", "--http", "httptools"],
-                {**os.environ, "DATABASE_URL": database_url}, f"http://127.0.0.1:{port}/healthz", "gateway",
+                # as patient as LiteLLM's default, so a busy shared CPU measures latency, not the timeout
+                {**os.environ, "DATABASE_URL": database_url, "MODEL_READ_TIMEOUT": "600",
+                 "GATEWAY_CALL_DEADLINE": "600"}, f"http://127.0.0.1:{port}/healthz", "gateway",
             )
         )  # fmt: skip
         litellm, litellm_url, litellm_key = _litellm({model: vllm_url, "instant": instant_url})
