@@ -169,19 +169,30 @@ async def _ttft(client: httpx.AsyncClient, url: str, key: str, model: str) -> fl
 
 async def _measure(
     targets: dict[str, tuple[str, str]], model: str, rounds: int, concurrency: int
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Time to first token per target, and how many requests failed (counted, never hidden in the percentiles)."""
     results: dict[str, list[float]] = {name: [] for name in targets}
+    failed = dict.fromkeys(targets, 0)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        for url, key in targets.values():  # warm every path (connections, caches) before timing
-            await asyncio.gather(*[_ttft(client, url, key, model) for _ in range(concurrency)])
+
+    async def one(client: httpx.AsyncClient, name: str) -> None:
+        url, key = targets[name]
+        try:
+            results[name].append(await _ttft(client, url, key, model))
+        except (httpx.HTTPError, RuntimeError):
+            failed[name] += 1
+
+    async with httpx.AsyncClient(timeout=600, limits=limits) as client:
+        for name in targets:  # warm every path (connections, caches) before timing
+            await asyncio.gather(*[one(client, name) for _ in range(concurrency)])
+        results = {name: [] for name in targets}
+        failed = dict.fromkeys(targets, 0)
         for _ in range(rounds):
             order = list(targets)
             random.shuffle(order)
             for name in order:
-                url, key = targets[name]
-                results[name] += await asyncio.gather(*[_ttft(client, url, key, model) for _ in range(concurrency)])
-    return results
+                await asyncio.gather(*[one(client, name) for _ in range(concurrency)])
+    return results, failed
 
 
 def main() -> None:
@@ -241,7 +252,7 @@ def main() -> None:
     )
     port = _free_port()
     started: list[subprocess.Popen[bytes]] = [instant]
-    figures: dict[tuple[str, int], dict[str, list[float]]] = {}
+    figures: dict[tuple[str, int], tuple[dict[str, list[float]], dict[str, int]]] = {}
     try:
         started.append(
             _start(
@@ -283,18 +294,24 @@ def main() -> None:
         "",
         f"Load average during the run: {load:.1f} on 2 cores (other work shared the machine).",
         "",
-        "| upstream | streams | path | requests | TTFT p50 ms | TTFT p95 ms | added p50 ms | added p95 ms |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| upstream | streams | path | requests | failed | TTFT p50 ms | TTFT p95 ms | added p50 ms | added p95 ms |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for (upstream, concurrency), results in figures.items():
+    for (upstream, concurrency), (results, failed) in figures.items():
+        if not results["direct"]:
+            continue
         base50 = setup.percentile(results["direct"], 0.5)
         base95 = setup.percentile(results["direct"], 0.95)
         for name, values in results.items():
+            if not values:
+                lines.append(f"| {upstream} | {concurrency} | {name} | 0 | {failed[name]} | – | – | – | – |")
+                continue
             p50, p95 = setup.percentile(values, 0.5), setup.percentile(values, 0.95)
             added = "–" if name == "direct" else f"{p50 - base50:+.1f}"
             added95 = "–" if name == "direct" else f"{p95 - base95:+.1f}"
             lines.append(
-                f"| {upstream} | {concurrency} | {name} | {len(values)} | {p50:.1f} | {p95:.1f} | {added} | {added95} |"
+                f"| {upstream} | {concurrency} | {name} | {len(values)} | {failed[name]} | {p50:.1f} | {p95:.1f} | "
+                f"{added} | {added95} |"
             )
     report = "\n".join(lines)
     print(report)

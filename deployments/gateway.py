@@ -96,8 +96,12 @@ def chat_model(
     read_timeout: float | None = None,
     deadline: float | None = None,
     transport: DeadlineTransport | None = None,
+    http_client: httpx.Client | None = None,
 ) -> ChatOpenAI:
-    """A ``ChatOpenAI`` pointed at the deployment, with the product's timeouts and no silent retries."""
+    """A ``ChatOpenAI`` pointed at the deployment, with the product's timeouts and no silent retries.
+
+    The caller owns ``http_client`` (closing it ends the call's connections); one is made when none is given.
+    """
     transport = transport or DeadlineTransport(deadline or CALL_DEADLINE)
     extra_body: dict[str, Any] = {}
     if json_schema is not None:
@@ -116,7 +120,7 @@ def chat_model(
         stream_usage=True,
         max_retries=0,
         timeout=httpx.Timeout(read_timeout or READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-        http_client=httpx.Client(transport=transport),
+        http_client=http_client or httpx.Client(transport=transport),
         extra_body=extra_body or None,
     )
 
@@ -148,7 +152,8 @@ class ChatStream:
 
     def __iter__(self) -> Iterator[str]:
         transport = DeadlineTransport(self.model_options.get("deadline") or CALL_DEADLINE)
-        llm = chat_model(deployment=self.deployment, transport=transport, **self.model_options)
+        http_client = httpx.Client(transport=transport)
+        llm = chat_model(deployment=self.deployment, http_client=http_client, **self.model_options)
         start = last = time.perf_counter()
         status, error = ModelCall.Status.OK, ""
         try:
@@ -185,6 +190,7 @@ class ChatStream:
             status, error = ModelCall.Status.ERROR, "The caller stopped reading before the answer ended."
             raise
         finally:
+            http_client.close()
             self.stats.total_ms = (time.perf_counter() - start) * 1000
             self.call = self._log(status=status, error=error)
 
