@@ -10,7 +10,7 @@ import importlib.util
 import subprocess
 import sys
 
-BENCHES = ["bench.ingest", "bench.query", "bench.answer", "bench.eval", "bench.call_log", "bench.roi"]
+BENCHES = ["bench.ingest", "bench.query", "bench.answer", "bench.eval", "bench.call_log", "bench.roi", "bench.gateway"]
 
 
 def main() -> None:

@@ -201,6 +201,28 @@ MODEL_HEALTH_TIMEOUT = env.float("MODEL_HEALTH_TIMEOUT", default=2.0)
 # The gateway gives up on a model endpoint after these many seconds, so a down server never hangs a page.
 MODEL_CONNECT_TIMEOUT = env.float("MODEL_CONNECT_TIMEOUT", default=3.0)
 MODEL_READ_TIMEOUT = env.float("MODEL_READ_TIMEOUT", default=20.0)
+# The whole call, however steadily the endpoint trickles bytes: the read timeout alone lets a slow drip run forever.
+MODEL_CALL_DEADLINE = env.float("MODEL_CALL_DEADLINE", default=120.0)
+
+# The OpenAI-compatible gateway for the client's own programs (deployments/proxy, its own process).
+GATEWAY_PORT = env.int("GATEWAY_PORT", default=8002)
+GATEWAY_URL = env.str("GATEWAY_URL", default=f"http://127.0.0.1:{GATEWAY_PORT}/v1")
+GATEWAY_CALL_DEADLINE = env.float("GATEWAY_CALL_DEADLINE", default=300.0)
+GATEWAY_CONNECT_RETRIES = env.int("GATEWAY_CONNECT_RETRIES", default=2)
+GATEWAY_BREAKER_FAILURES = env.int("GATEWAY_BREAKER_FAILURES", default=5)
+GATEWAY_BREAKER_RESET_SECONDS = env.float("GATEWAY_BREAKER_RESET_SECONDS", default=30.0)
+GATEWAY_QUEUE_TIMEOUT = env.float("GATEWAY_QUEUE_TIMEOUT", default=30.0)
+GATEWAY_KEY_CACHE_SECONDS = env.float("GATEWAY_KEY_CACHE_SECONDS", default=5.0)
+GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+# A modest stream of real calls through the gateway to the local model, so a new install's dashboards fill.
+DEMO_TRAFFIC = env.bool("DEMO_TRAFFIC", default=DEVELOPMENT)
+DEMO_TRAFFIC_INTERVAL = env.float("DEMO_TRAFFIC_INTERVAL", default=30.0)
+if DEMO_TRAFFIC:
+    CELERY_BEAT_SCHEDULE["deployments-demo-traffic"] = {
+        "task": "deployments.demo_traffic",
+        "schedule": DEMO_TRAFFIC_INTERVAL,
+        "options": {"expires": DEMO_TRAFFIC_INTERVAL},
+    }
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

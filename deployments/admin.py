@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from deployments.forms import DeploymentForm
-from deployments.models import Deployment, ModelCall
+from deployments.models import ClientApplication, Deployment, GatewayKey, ModelCall, PromptPrefix
 
 
 @admin.register(Deployment)
@@ -44,6 +44,54 @@ class ModelCallAdmin(admin.ModelAdmin):
     list_filter = ["status", "caller", "deployment"]
     list_select_related = ["deployment"]
     # A full COUNT(*) over millions of rows on every page view is what makes admin pages slow.
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class GatewayKeyInline(admin.TabularInline):
+    """Keys are created in the product, where the key is shown once; here they can only be read."""
+
+    model = GatewayKey
+    fields = ("name", "prefix", "requests_per_minute", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ClientApplication)
+class ClientApplicationAdmin(admin.ModelAdmin):
+    list_display = ["name", "engagement", "priority", "created_at"]
+    list_filter = ["priority"]
+    search_fields = ["name", "engagement__name"]
+    inlines = [GatewayKeyInline]
+
+
+@admin.register(GatewayKey)
+class GatewayKeyAdmin(admin.ModelAdmin):
+    """Read-only apart from revoking in the product: the key itself exists only in the response that created it."""
+
+    list_display = ["name", "prefix", "application", "requests_per_minute", "last_used_at", "revoked_at"]
+    list_select_related = ["application"]
+    readonly_fields = ["prefix", "digest", "last_used_at", "revoked_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PromptPrefix)
+class PromptPrefixAdmin(admin.ModelAdmin):
+    """Read-only: written with each logged call."""
+
+    list_display = ["call_id", "deployment", "created_at", "tokens"]
+    list_select_related = ["deployment"]
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:

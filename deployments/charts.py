@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -30,6 +31,29 @@ def latency_chart(calls: Sequence[ModelCall]) -> str:
         margin={"l": 50, "r": 10, "t": 10, "b": 40},
         yaxis={"title": "ms", "type": "log"},
         legend={"orientation": "h", "y": -0.25},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return figure.to_json()
+
+
+def prefix_share_chart(sources: Sequence[Any]) -> str:
+    """Share of each source's calls that share their first K tokens with another call, against K."""
+    figure = go.Figure()
+    for source in sources:
+        figure.add_scatter(
+            name=source.name,
+            mode="lines+markers",
+            x=[level.k for level in source.levels],
+            y=[round(level.share * 100, 1) for level in source.levels],
+            text=[f"{level.sharing} of {level.reach} calls" for level in source.levels],
+        )
+    figure.update_layout(
+        height=300,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        xaxis={"title": "first K tokens", "type": "log"},
+        yaxis={"title": "% of calls sharing them", "range": [0, 105]},
+        legend={"orientation": "h", "y": -0.3},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
     )

@@ -13,10 +13,8 @@ a down or stalled endpoint becomes a ``ModelEndpointError`` with a message a per
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -24,46 +22,69 @@ import openai
 from django.conf import settings
 from langchain_openai import ChatOpenAI
 
-from deployments.models import Deployment, ModelCall
+from deployments.callstats import CallStats
+from deployments.models import Deployment, ModelCall, PromptPrefix
+from deployments.prompt_shape import render_chat, shape_of
 
 Message = tuple[str, str]
 
 CONNECT_TIMEOUT = float(getattr(settings, "MODEL_CONNECT_TIMEOUT", 3.0))
 READ_TIMEOUT = float(getattr(settings, "MODEL_READ_TIMEOUT", 20.0))
+CALL_DEADLINE = float(getattr(settings, "MODEL_CALL_DEADLINE", 120.0))
 
 
 class ModelEndpointError(Exception):
-    """The model endpoint could not produce an answer; ``str(exc)`` says why and what to check."""
+    """The model endpoint could not produce an answer; ``str(exc)`` says why and what to check.
 
-    def __init__(self, message: str, *, status: str) -> None:
+    ``limit`` names the time limit that ended the call, when one did: ``"read_timeout"`` (nothing arrived for that
+    long) or ``"deadline"`` (the whole call took too long, however steadily bytes came).
+    """
+
+    def __init__(self, message: str, *, status: str, limit: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.limit = limit
 
 
-@dataclass
-class CallStats:
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    ttft_ms: float | None = None
-    total_ms: float = 0.0
-    gaps_ms: list[float] = field(default_factory=list)
+class DeadlineTransport(httpx.HTTPTransport):
+    """An HTTP transport that ends a call at an overall deadline, which httpx's per-read timeouts cannot do.
 
-    def gap_summary(self) -> dict[str, Any]:
-        gaps = sorted(self.gaps_ms)
-        if not gaps:
-            return {"gap_count": 0}
-        return {
-            "gap_count": len(gaps),
-            "gap_mean_ms": statistics.fmean(gaps),
-            "gap_p50_ms": _percentile(gaps, 0.50),
-            "gap_p95_ms": _percentile(gaps, 0.95),
-            "gap_max_ms": gaps[-1],
-        }
+    A server that trickles a byte every few seconds never trips the read timeout; this checks the clock on every
+    chunk and shortens the read timeout to what is left, so the call ends at the deadline either way.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.expires_at = time.monotonic() + seconds
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.expires_at - 0.05
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        remaining = max(0.01, self.expires_at - time.monotonic())
+        timeout = dict(request.extensions.get("timeout") or {})
+        timeout["read"] = min(timeout.get("read") or remaining, remaining)
+        request.extensions["timeout"] = timeout
+        response = super().handle_request(request)
+        response.stream = _DeadlineStream(response.stream, self)  # type: ignore[arg-type]
+        return response
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
+class _DeadlineStream(httpx.SyncByteStream):
+    def __init__(self, inner: Any, transport: DeadlineTransport) -> None:
+        self.inner = inner
+        self.transport = transport
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.inner:
+            if self.transport.expired:
+                raise httpx.ReadTimeout("the call's overall deadline passed")
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def chat_model(
@@ -73,8 +94,15 @@ def chat_model(
     max_tokens: int = 256,
     json_schema: dict[str, Any] | None = None,
     read_timeout: float | None = None,
+    deadline: float | None = None,
+    transport: DeadlineTransport | None = None,
+    http_client: httpx.Client | None = None,
 ) -> ChatOpenAI:
-    """A ``ChatOpenAI`` pointed at the deployment, with the product's timeouts and no silent retries."""
+    """A ``ChatOpenAI`` pointed at the deployment, with the product's timeouts and no silent retries.
+
+    The caller owns ``http_client`` (closing it ends the call's connections); one is made when none is given.
+    """
+    transport = transport or DeadlineTransport(deadline or CALL_DEADLINE)
     extra_body: dict[str, Any] = {}
     if json_schema is not None:
         # Sent in the body rather than as response_format so LangChain keeps its plain streaming path;
@@ -92,6 +120,7 @@ def chat_model(
         stream_usage=True,
         max_retries=0,
         timeout=httpx.Timeout(read_timeout or READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+        http_client=http_client or httpx.Client(transport=transport),
         extra_body=extra_body or None,
     )
 
@@ -122,7 +151,9 @@ class ChatStream:
         return "".join(self.pieces)
 
     def __iter__(self) -> Iterator[str]:
-        llm = chat_model(deployment=self.deployment, **self.model_options)
+        transport = DeadlineTransport(self.model_options.get("deadline") or CALL_DEADLINE)
+        http_client = httpx.Client(transport=transport)
+        llm = chat_model(deployment=self.deployment, http_client=http_client, **self.model_options)
         start = last = time.perf_counter()
         status, error = ModelCall.Status.OK, ""
         try:
@@ -142,8 +173,9 @@ class ChatStream:
                 self.pieces.append(text)
                 yield text
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
-            status, error = ModelCall.Status.TIMEOUT, self._timeout_message()
-            raise ModelEndpointError(error, status=status) from exc
+            limit = "deadline" if transport.expired else "read_timeout"
+            status, error = ModelCall.Status.TIMEOUT, self._timeout_message(limit, transport.seconds)
+            raise ModelEndpointError(error, status=status, limit=limit) from exc
         except (openai.APIConnectionError, httpx.TransportError) as exc:
             status, error = ModelCall.Status.UNREACHABLE, self._unreachable_message()
             raise ModelEndpointError(error, status=status) from exc
@@ -158,14 +190,22 @@ class ChatStream:
             status, error = ModelCall.Status.ERROR, "The caller stopped reading before the answer ended."
             raise
         finally:
+            http_client.close()
             self.stats.total_ms = (time.perf_counter() - start) * 1000
             self.call = self._log(status=status, error=error)
 
-    def _timeout_message(self) -> str:
+    def _timeout_message(self, limit: str, deadline: float) -> str:
+        if limit == "deadline":
+            return (
+                f"The model endpoint {self.deployment.name} was still answering after {deadline:.0f} s, the limit "
+                "for one call (MODEL_CALL_DEADLINE): it is sending very slowly, so check its load (see /healthz), "
+                "ask for a shorter answer, or try again."
+            )
         seconds = self.model_options.get("read_timeout") or READ_TIMEOUT
         return (
-            f"The model endpoint {self.deployment.name} did not answer within {seconds:.0f} s: check that it is "
-            "running and not overloaded (see /healthz), or try again."
+            f"The model endpoint {self.deployment.name} did not answer within {seconds:.0f} s (the read timeout "
+            "between bytes, MODEL_READ_TIMEOUT): check that it is running and not overloaded (see /healthz), or "
+            "try again."
         )
 
     def _unreachable_message(self) -> str:
@@ -175,7 +215,7 @@ class ChatStream:
         )
 
     def _log(self, *, status: str, error: str) -> ModelCall:
-        return ModelCall.objects.create(
+        call = ModelCall.objects.create(
             deployment=self.deployment,
             engagement=self.engagement,
             caller=self.caller[:40],
@@ -187,6 +227,11 @@ class ChatStream:
             error=error[:500],
             **self.stats.gap_summary(),
         )
+        shape = shape_of(render_chat([{"role": role, "content": content} for role, content in self.messages]))
+        PromptPrefix.objects.create(
+            call=call, deployment=self.deployment, created_at=call.created_at, **shape.as_fields()
+        )
+        return call
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, FloatField, Prefetch, Q, QuerySet, Sum
 
 from accounts.selectors import user_client, user_is_provider
-from deployments.models import Deployment, ModelCall
+from deployments.models import ClientApplication, Deployment, GatewayKey, ModelCall
 
 
 def deployment_list_for_user(*, user: Any) -> QuerySet[Deployment]:
@@ -55,3 +55,13 @@ def model_call_stats(*, deployment: Deployment, since: datetime) -> dict[str, An
 
 def model_call_recent(*, deployment: Deployment, limit: int = 200) -> list[ModelCall]:
     return list(ModelCall.objects.filter(deployment=deployment).order_by("-created_at")[:limit])
+
+
+def client_application_list(*, engagements: Any) -> QuerySet[ClientApplication]:
+    """Client applications of the given engagements, each with its keys and their deployments, in three queries."""
+    keys = GatewayKey.objects.prefetch_related("deployments").order_by("-created_at")
+    return (
+        ClientApplication.objects.filter(engagement__in=engagements)
+        .select_related("engagement__client")
+        .prefetch_related(Prefetch("keys", queryset=keys))
+    )

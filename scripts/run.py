@@ -53,7 +53,7 @@ def preflight(env: dict[str, str]) -> None:
     free = shutil.disk_usage(VAR).free
     if free < MIN_FREE_DISK:
         raise StartError(f"only {free // 1024**2} MiB free on {VAR}; free at least 2 GiB and run `make run` again.")
-    for name, default in (("WEB_PORT", "8000"), ("VLLM_PORT", "8001")):
+    for name, default in (("WEB_PORT", "8000"), ("VLLM_PORT", "8001"), ("GATEWAY_PORT", "8002")):
         port = int(env.get(name, default))
         if not port_free(env.get("WEB_HOST", "127.0.0.1") if name == "WEB_PORT" else "127.0.0.1", port):
             raise StartError(f"port {port} is taken by another program; stop it or set {name} to a free port.")
@@ -141,11 +141,13 @@ def wait_healthy(env: dict[str, str], honcho: subprocess.Popen[bytes], url: str)
             health = httpx.get(f"{url}/healthz", timeout=5).json()
         except (httpx.HTTPError, ValueError):
             health = None
-        if health and health["status"] == "ok":
+        if health and health["status"] == "ok" and _answers(f"{gateway_url(env)}/healthz"):
             return
         waiting = (
             "web"
             if not health
+            else "gateway"
+            if health["status"] == "ok"
             else ", ".join(
                 name
                 for name, ok in [
@@ -164,6 +166,18 @@ def wait_healthy(env: dict[str, str], honcho: subprocess.Popen[bytes], url: str)
     raise StartError(
         f"the stack was not healthy after the start timeout; still waiting for: {last}. See {url}/healthz."
     )
+
+
+def gateway_url(env: dict[str, str]) -> str:
+    host = env.get("GATEWAY_HOST", "127.0.0.1").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+    return f"http://{host}:{env.get('GATEWAY_PORT', '8002')}"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def main() -> int:
@@ -191,7 +205,7 @@ def main() -> int:
         manage(env, "migrate", "--noinput")
         say("seeding demo data")
         manage(env, "seed_demo")
-        say("starting web, worker, beat and the local vLLM (its first start takes about a minute)")
+        say("starting web, worker, beat, the gateway and the local vLLM (its first start takes about a minute)")
         honcho = subprocess.Popen(
             [PY, "-m", "honcho", "start", "-f", "Procfile"], cwd=BASE_DIR, env=env, start_new_session=True
         )
@@ -202,6 +216,7 @@ def main() -> int:
         print("  Demo logins:")
         for persona in PERSONAS:
             print(f"    {persona.email:30} {persona.password:18} {persona.description}")
+        print(f"  OpenAI-compatible gateway: {gateway_url(env)}/v1   (keys: Deployments → Client applications)")
         print(f"  Health: {url}/healthz   Admin: {url}/admin/   Stop: Ctrl-C")
         print("=" * 72 + "\n", flush=True)
         return honcho.wait()

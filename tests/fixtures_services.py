@@ -96,15 +96,19 @@ class WorkerProcess:
                 self.kill()
 
 
-@pytest.fixture(scope="session")
-def _worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[WorkerProcess]:
+def session_database_url() -> str:
+    """DATABASE_URL pointed at the test session's database, for processes the tests start beside themselves."""
     from django.db import connection
 
     base_url = os.environ["DATABASE_URL"]
     test_name = connection.settings_dict["NAME"]
     head, _, tail = base_url.partition("?")
-    database_url = head.rsplit("/", 1)[0] + f"/{test_name}" + (f"?{tail}" if tail else "")
-    worker = WorkerProcess(database_url)
+    return head.rsplit("/", 1)[0] + f"/{test_name}" + (f"?{tail}" if tail else "")
+
+
+@pytest.fixture(scope="session")
+def _worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(session_database_url())
     worker.start()
     yield worker
     worker.stop()

@@ -18,13 +18,13 @@ def test_a_taken_web_port_stops_the_start_with_what_to_do():
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(run.StartError, match=f"port {port} is taken.*set WEB_PORT"):
-            run.preflight({"WEB_PORT": str(port), "VLLM_PORT": "0"})
+            run.preflight({"WEB_PORT": str(port), "VLLM_PORT": "0", "GATEWAY_PORT": "0"})
 
 
 def test_too_little_disk_stops_the_start(monkeypatch):
     monkeypatch.setattr(run, "MIN_FREE_DISK", 10**18)
     with pytest.raises(run.StartError, match="free at least 2 GiB"):
-        run.preflight({"WEB_PORT": "0", "VLLM_PORT": "0"})
+        run.preflight({"WEB_PORT": "0", "VLLM_PORT": "0", "GATEWAY_PORT": "0"})
 
 
 def test_no_redis_and_no_redis_server_binary_stops_the_start(monkeypatch):

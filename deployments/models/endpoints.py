@@ -64,6 +64,20 @@ class Deployment(EncryptedApiKey):
         help_text="Leave empty for an endpoint shared by the whole practice.",
     )
     is_active = models.BooleanField(default=True)
+    fallback = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Answers gateway calls in this deployment's place while it is down or its circuit breaker is open.",
+    )
+    gateway_concurrency = models.PositiveIntegerField(
+        "gateway concurrency cap",
+        default=32,
+        help_text="Most calls the gateway sends to this deployment at once (0: no cap). When it is reached, "
+        "interactive calls are admitted before batch ones.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -96,6 +110,7 @@ class ModelCall(models.Model):
         TIMEOUT = "timeout", "Timed out"
         UNREACHABLE = "unreachable", "Unreachable"
         ERROR = "error", "Error"
+        REJECTED = "rejected", "Rejected"  # the endpoint refused the request itself, e.g. over the context window
 
     id = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -104,6 +119,24 @@ class ModelCall(models.Model):
         "engagements.Engagement", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     caller = models.CharField(max_length=40, help_text='What made the call, e.g. "rag.ask", "rag.judge".')
+    application = models.ForeignKey(
+        "deployments.ClientApplication",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        db_index=False,
+        help_text="The client application whose key made the call through the OpenAI-compatible gateway.",
+    )
+    fallback_from = models.ForeignKey(
+        Deployment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        help_text="The deployment asked for, when its fallback answered instead.",
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OK)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -105,3 +105,30 @@ def test_silent_endpoint_times_out_with_a_clear_error(db: Any, silent_server: in
 
     assert "did not answer within 1 s" in str(caught.value)
     assert ModelCall.objects.get().status == ModelCall.Status.TIMEOUT
+
+
+def test_trickling_endpoint_is_cut_at_the_overall_deadline_and_says_so(db: Any) -> None:
+    import time
+
+    from tests.deployments import servers
+
+    server = servers.ScriptedServer(servers.trickle)
+    try:
+        deployment = deployment_save(name="Trickle", base_url=server.base_url, served_model_name="none")
+        started = time.monotonic()
+        with pytest.raises(ModelEndpointError) as caught:
+            chat_complete(deployment=deployment, messages=[("user", "hi")], caller="t", read_timeout=2, deadline=3)
+    finally:
+        server.close()
+
+    assert time.monotonic() - started < 8
+    assert caught.value.limit == "deadline"
+    assert "still answering after 3 s" in str(caught.value) and "MODEL_CALL_DEADLINE" in str(caught.value)
+    assert ModelCall.objects.get().status == ModelCall.Status.TIMEOUT
+
+
+def test_silent_endpoint_names_the_read_timeout(db: Any, silent_server: int) -> None:
+    deployment = deployment_save(name="Mute", base_url=f"http://127.0.0.1:{silent_server}/v1", served_model_name="x")
+    with pytest.raises(ModelEndpointError) as caught:
+        chat_complete(deployment=deployment, messages=[("user", "hi")], caller="t", read_timeout=1, deadline=30)
+    assert caught.value.limit == "read_timeout" and "read timeout between bytes" in str(caught.value)
