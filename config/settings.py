@@ -202,6 +202,29 @@ MODEL_HEALTH_TIMEOUT = env.float("MODEL_HEALTH_TIMEOUT", default=2.0)
 MODEL_CONNECT_TIMEOUT = env.float("MODEL_CONNECT_TIMEOUT", default=3.0)
 MODEL_READ_TIMEOUT = env.float("MODEL_READ_TIMEOUT", default=20.0)
 
+# The serving side: how often beat checks each deployment's health, scrapes vLLM's /metrics and judges SLAs.
+DEPLOYMENT_HEALTH_INTERVAL = env.float("DEPLOYMENT_HEALTH_INTERVAL", default=30.0)
+SERVER_METRICS_INTERVAL = env.float("SERVER_METRICS_INTERVAL", default=30.0)
+SERVER_METRICS_RETENTION_DAYS = env.int("SERVER_METRICS_RETENTION_DAYS", default=30)
+SLA_CHECK_INTERVAL = env.float("SLA_CHECK_INTERVAL", default=60.0)
+SLA_MIN_CALLS = env.int("SLA_MIN_CALLS", default=5)  # fewer calls in the window than this: no verdict
+SITE_URL = env.str("SITE_URL", default="")  # where people open the site, for links in alert webhooks
+VLLM_IMAGE = env.str("VLLM_IMAGE", default="vllm/vllm-openai:latest")
+VLLM_CPU_IMAGE = env.str("VLLM_CPU_IMAGE", default="public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:latest")
+CELERY_BEAT_SCHEDULE["deployments-check-health"] = {
+    "task": "deployments.check_all_health",
+    "schedule": DEPLOYMENT_HEALTH_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["deployments-scrape-metrics"] = {
+    "task": "deployments.scrape_all_metrics",
+    "schedule": SERVER_METRICS_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["deployments-evaluate-slas"] = {
+    "task": "deployments.evaluate_slas",
+    "schedule": SLA_CHECK_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["deployments-prune-samples"] = {"task": "deployments.prune_server_samples", "schedule": 3600.0}
+
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 SESSION_COOKIE_SECURE = not DEVELOPMENT and env.bool("DJANGO_SECURE_COOKIES", default=True)
