@@ -197,6 +197,7 @@ RAG_RERANK_URL = env.str("RAG_RERANK_URL", default="")
 # The local model server that `make run` starts and the demo seed registers.
 LOCAL_VLLM_URL = env.str("LOCAL_VLLM_URL", default="http://127.0.0.1:8001/v1")
 LOCAL_VLLM_MODEL = env.str("LOCAL_VLLM_MODEL", default="smollm2-135m-instruct")
+VLLM_CPU_KVCACHE_SPACE = env.float("VLLM_CPU_KVCACHE_SPACE", default=1.0)  # GiB; scripts/vllm-serve.sh reads it too
 MODEL_HEALTH_TIMEOUT = env.float("MODEL_HEALTH_TIMEOUT", default=2.0)
 # The gateway gives up on a model endpoint after these many seconds, so a down server never hangs a page.
 MODEL_CONNECT_TIMEOUT = env.float("MODEL_CONNECT_TIMEOUT", default=3.0)

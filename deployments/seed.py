@@ -1,13 +1,27 @@
+"""Demo seed: the local vLLM, registered with its real shape (read from the converted model's config.json), the CPU
+hardware it runs on and an SLA a 135M model on two cores can be held to."""
+
 from __future__ import annotations
 
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
-from deployments.models import Deployment
+from deployments.modelconfig import shape_from_config
+from deployments.models import Deployment, HardwareType
 from deployments.services import deployment_save
 
 LOCAL_VLLM_NAME = "Local vLLM (SmolLM2-135M)"
+LOCAL_MODEL_DIR = "var/models/smollm2-135m"
+
+
+def local_model_shape() -> dict[str, Any]:
+    config = Path(settings.BASE_DIR) / LOCAL_MODEL_DIR / "config.json"
+    if not config.exists():
+        return {}
+    return shape_from_config(config.read_text()).as_fields()
 
 
 def seed(people: dict[str, Any]) -> dict[str, Any]:
@@ -17,5 +31,20 @@ def seed(people: dict[str, Any]) -> dict[str, Any]:
         served_model_name=settings.LOCAL_VLLM_MODEL,
         context_window=2048,
         engine=Deployment.Engine.VLLM,
+        environment="dev",
+        model_source=LOCAL_MODEL_DIR,
+        hardware=HardwareType.objects.filter(is_cpu=True).order_by("pk").first(),
+        hardware_count=1,
+        quantization="bf16",
+        max_num_seqs=8,
+        cpu_kv_cache_gib=Decimal(str(settings.VLLM_CPU_KVCACHE_SPACE)),
+        enforce_eager=True,
+        sla_ttft_p95_ms=1500,
+        sla_itl_p95_ms=150,
+        sla_e2e_p95_ms=10000,
+        sla_min_tokens_per_s=Decimal("6"),
+        sla_max_error_rate=Decimal("5"),
+        sla_window_minutes=15,
+        **local_model_shape(),
     )
     return {"local_vllm": local}

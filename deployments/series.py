@@ -17,6 +17,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import Aggregate, Count, DateTimeField, F, FloatField, Func, Q, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from deployments import histograms
 from deployments.models import Deployment, ModelCall
@@ -39,6 +41,52 @@ def bucket_for(start: datetime, end: datetime) -> timedelta:
     """The smallest step that draws the range in at most ``MAX_POINTS`` buckets."""
     span = end - start
     return next((step for step in BUCKET_STEPS if span / step <= MAX_POINTS), BUCKET_STEPS[-1])
+
+
+RANGES = {"1h": ("Last hour", timedelta(hours=1)), "24h": ("Last day", timedelta(days=1)),
+          "7d": ("Last week", timedelta(days=7))}  # fmt: skip
+MAX_CUSTOM = timedelta(days=92)
+
+
+@dataclass
+class TimeRange:
+    key: str
+    start: datetime
+    end: datetime
+    error: str = ""
+
+    @property
+    def step(self) -> timedelta:
+        return bucket_for(self.start, self.end)
+
+
+def parse_range(params: Any, now: datetime | None = None) -> TimeRange:
+    """The dashboard's range from ``?range=1h|24h|7d`` or ``?range=custom&start=...&end=...`` (ISO times)."""
+    now = now or timezone.now()
+    key = params.get("range", "24h")
+    if key == "custom":
+        start, end = _parse(params.get("start")), _parse(params.get("end")) or now
+        if start is None:
+            return TimeRange("24h", now - RANGES["24h"][1], now, "Give a start time for a custom range.")
+        if end <= start:
+            return TimeRange("24h", now - RANGES["24h"][1], now, "The end of the range must come after its start.")
+        if end - start > MAX_CUSTOM:
+            return TimeRange("24h", now - RANGES["24h"][1], now, "A custom range can cover at most 92 days.")
+        return TimeRange("custom", start, min(end, now))
+    _label, span = RANGES.get(key, RANGES["24h"])
+    return TimeRange(key if key in RANGES else "24h", now - span, now)
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return None
+    if parsed is None:
+        return None
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
 class DateBin(Func):

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from deployments.models import Deployment, ModelCall, SlaAlert, SlaState
 from deployments.selectors import Percentile
+from deployments.series import GatewaySeries
 
 
 @dataclass(frozen=True)
@@ -191,3 +192,20 @@ def _notify(*, deployment: Deployment, verb: str, text: str) -> None:
 
 def sla_evaluate_targets() -> list[int]:
     return list(Deployment.objects.filter(is_active=True).values_list("pk", flat=True))
+
+
+def series_breaches(gateway: GatewaySeries, targets: dict[str, float]) -> list[list[str]]:
+    """The breached targets of each bucket of a gateway series (none for a bucket without calls)."""
+    result = []
+    for calls, errors, ttft, itl, e2e in zip(
+        gateway.calls, gateway.errors, gateway.ttft, gateway.itl, gateway.e2e, strict=True
+    ):
+        figures = {
+            "ttft_p95_ms": ttft[1],
+            "itl_p95_ms": itl[1],
+            "e2e_p95_ms": e2e[1],
+            "tokens_per_s": 1000 / itl[1] if itl[1] else None,
+            "error_rate": 100 * errors / calls if calls else None,
+        }
+        result.append(judge(figures, targets) if calls else [])
+    return result

@@ -15,8 +15,8 @@ from deployments.costs import engagement_cost_table, fleet_figures
 from deployments.forms import HardwareTypeForm
 from deployments.models import HardwareType, SlaAlert
 from deployments.selectors import deployment_list_for_user
+from deployments.series import RANGES, parse_range
 from deployments.services import hardware_type_save
-from deployments.views.dashboard import RANGES, parse_range
 
 
 @provider_required
