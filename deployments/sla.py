@@ -107,7 +107,9 @@ def deployment_sla_verdict(*, deployment: Deployment, now: datetime | None = Non
 def deployment_sla_evaluate(*, deployment_id: int, now: datetime | None = None) -> Verdict | None:
     """Judge the SLA now, store the verdict, and open or close the deployment's alert."""
     now = now or timezone.now()
-    deployment = Deployment.objects.select_for_update().select_related("engagement").filter(pk=deployment_id).first()
+    deployment = (
+        Deployment.objects.select_for_update(of=("self",)).select_related("engagement").filter(pk=deployment_id).first()
+    )
     if deployment is None:
         return None
     verdict = deployment_sla_verdict(deployment=deployment, now=now)
