@@ -18,8 +18,15 @@ def claims_model(engagement):
         engagement=engagement, hardware=HardwareType.objects.get(name="L4 24 GB"), sla_ttft_p95_ms=400,
     )  # fmt: skip
     for minutes in range(0, 60, 5):
-        ModelCall.objects.create(deployment=deployment, engagement=engagement, caller="rag.ask", ttft_ms=200,
-                                 total_ms=800, gap_mean_ms=12, created_at=timezone.now() - timedelta(minutes=minutes))  # fmt: skip
+        ModelCall.objects.create(
+            deployment=deployment,
+            engagement=engagement,
+            caller="rag.ask",
+            ttft_ms=200,
+            total_ms=800,
+            gap_mean_ms=12,
+            created_at=timezone.now() - timedelta(minutes=minutes),
+        )
     return deployment
 
 
