@@ -16,7 +16,7 @@ METRICS = (("ttft", "Time to first token"), ("itl", "Inter-token latency"), ("e2
 BREACH_FILL = "rgba(220, 53, 69, 0.10)"
 
 
-def _layout(figure: go.Figure, height: int) -> str:
+def _layout(figure: go.Figure, height: int, x_range: tuple[datetime, datetime] | None = None) -> str:
     figure.update_layout(
         height=height,
         margin={"l": 55, "r": 15, "t": 30, "b": 40},
@@ -26,7 +26,7 @@ def _layout(figure: go.Figure, height: int) -> str:
         hovermode="x unified",
         font={"size": 11},
     )
-    figure.update_xaxes(gridcolor="#eef1f6")
+    figure.update_xaxes(gridcolor="#eef1f6", range=list(x_range) if x_range else None)
     figure.update_yaxes(gridcolor="#eef1f6", rangemode="tozero")
     return str(figure.to_json())
 
@@ -52,6 +52,7 @@ def latency_chart(
     server: ServerSeries,
     targets: dict[str, float],
     periods: list[tuple[datetime, datetime]],
+    x_range: tuple[datetime, datetime],
 ) -> str:
     """p50/p95/p99 of each latency, the gateway's log on the left and the server's histograms on the right."""
     figure = make_subplots(
@@ -93,7 +94,7 @@ def latency_chart(
                 )
         figure.update_yaxes(title_text=f"{title} (ms)", row=row, col=1)
     _shade(figure, periods)
-    return _layout(figure, 620)
+    return _layout(figure, 620, x_range)
 
 
 def _shade(figure: go.Figure, periods: list[tuple[datetime, datetime]], **where: Any) -> None:
@@ -107,6 +108,7 @@ def throughput_chart(
     server: ServerSeries,
     step: timedelta,
     periods: list[tuple[datetime, datetime]],
+    x_range: tuple[datetime, datetime],
 ) -> str:
     """Requests and output tokens per second (gateway and server) with the error rate on its own axis."""
     seconds = step.total_seconds()
@@ -145,10 +147,10 @@ def throughput_chart(
     figure.update_yaxes(title_text="per second / per minute", secondary_y=False)
     figure.update_yaxes(title_text="error rate (%)", range=[0, 100], secondary_y=True, showgrid=False)
     _shade(figure, periods)
-    return _layout(figure, 300)
+    return _layout(figure, 300, x_range)
 
 
-def server_state_chart(*, server: ServerSeries) -> str:
+def server_state_chart(*, server: ServerSeries, x_range: tuple[datetime, datetime]) -> str:
     """Running and waiting requests, KV-cache use, prefix-cache hit rate and preemptions from the scrapes."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     for values, name, colour in (
@@ -173,4 +175,4 @@ def server_state_chart(*, server: ServerSeries) -> str:
     )
     figure.update_yaxes(title_text="requests", secondary_y=False)
     figure.update_yaxes(title_text="%", range=[0, 100], secondary_y=True, showgrid=False)
-    return _layout(figure, 280)
+    return _layout(figure, 280, x_range)

@@ -185,17 +185,21 @@ WITH binned AS (
            preemptions_total
     FROM binned ORDER BY t, scraped_at DESC
 ), before AS (
+    -- the baseline of the first bucket: the last scrape before the range, or else the range's first scrape
     SELECT NULL::timestamptz AS t, scraped_at, ttft_le, ttft_total, itl_le, itl_total, e2e_le, e2e_total,
            requests_total, prompt_tokens_total, generation_tokens_total, prefix_hits_total, prefix_queries_total,
            preemptions_total
     FROM deployments_serversample
-    WHERE deployment_id = %(deployment)s AND ok AND scraped_at < %(start)s
-    ORDER BY scraped_at DESC LIMIT 1
+    WHERE deployment_id = %(deployment)s AND ok AND scraped_at < %(end)s
+    ORDER BY scraped_at >= %(start)s,
+             CASE WHEN scraped_at < %(start)s THEN scraped_at END DESC,
+             scraped_at
+    LIMIT 1
 )
 SELECT b.*, g.running, g.waiting, g.kv_cache_usage FROM (
     SELECT * FROM before UNION ALL SELECT * FROM last_in_bucket
 ) b LEFT JOIN gauges g ON g.t = b.t
-ORDER BY b.scraped_at
+ORDER BY b.t NULLS FIRST
 """
 _COUNTERS = ("requests", "prompt_tokens", "generation_tokens", "prefix_hits", "prefix_queries", "preemptions")
 

@@ -23,6 +23,7 @@ def dashboard_context(deployment: Any, window: TimeRange) -> dict[str, Any]:
     server = server_series(deployment=deployment, start=window.start, end=window.end, step=step)
     targets = sla_targets(deployment)
     breached = [bool(b) for b in series_breaches(gateway, targets)]
+    x_range = (window.start, window.end)
     periods = charts.breach_periods(gateway.t, breached, step)
     figures = fleet_figures(deployments=[deployment], start=window.start, end=window.end)[deployment.pk]
     has_data = bool(gateway.t or server.t)
@@ -33,13 +34,17 @@ def dashboard_context(deployment: Any, window: TimeRange) -> dict[str, Any]:
         "figures": figures,
         "breach_count": len(periods),
         "has_server_data": bool(server.t),
-        "latency_chart": charts.latency_chart(gateway=gateway, server=server, targets=targets, periods=periods)
+        "latency_chart": charts.latency_chart(
+            gateway=gateway, server=server, targets=targets, periods=periods, x_range=x_range
+        )
         if has_data
         else None,
-        "throughput_chart": charts.throughput_chart(gateway=gateway, server=server, step=step, periods=periods)
+        "throughput_chart": charts.throughput_chart(
+            gateway=gateway, server=server, step=step, periods=periods, x_range=x_range
+        )
         if has_data
         else None,
-        "server_chart": charts.server_state_chart(server=server) if server.t else None,
+        "server_chart": charts.server_state_chart(server=server, x_range=x_range) if server.t else None,
     }
 
 
