@@ -50,7 +50,9 @@ SELECT deployment_id, max(tokens) / 3600.0 AS peak_tps FROM (
 # First and last good scrape in the window per deployment, and the busiest hour's generation rate.
 _SERVER_SQL = """
 WITH w AS (
-    SELECT * FROM deployments_serversample
+    SELECT deployment_id, scraped_at, prompt_tokens_total, generation_tokens_total, prefill_seconds_total,
+           decode_seconds_total, requests_total, itl_p50_ms
+    FROM deployments_serversample
     WHERE deployment_id = ANY(%(ids)s) AND ok AND scraped_at >= %(start)s AND scraped_at < %(end)s
 ), ends AS (
     SELECT deployment_id,
@@ -175,6 +177,46 @@ def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _window_label(start: datetime, end: datetime) -> str:
+    days = (end - start) / timedelta(days=1)
+    return f"{days:.0f} days" if days >= 1.5 else f"{(end - start) / timedelta(hours=1):.0f} hours"
+
+
+def _figures(
+    d: Deployment,
+    start: datetime,
+    end: datetime,
+    g: dict[str, Any] | None,
+    s: dict[str, Any] | None,
+    log_peak_tps: float | None,
+) -> Figures:
+    """Fill a deployment's figures from the log's row ``g`` and the server's row ``s``, preferring the server's
+    counters (they also count traffic that bypassed the gateway) and the log's per-call latency."""
+    window = _window_label(start, end)
+    f = Figures(deployment=d, start=start, end=end)
+    if g and g["calls"]:
+        f.calls, f.errors = g["calls"], g["errors"]
+    if s and s["samples"] >= 2 and s["output_tokens"] is not None:
+        f.input_tokens, f.output_tokens = s["input_tokens"] or 0, s["output_tokens"] or 0
+        f.prefill_s, f.decode_s = _num(s["prefill_s"]) or 0.0, _num(s["decode_s"]) or 0.0
+        f.token_source = f"vLLM counters, {window}"
+    elif g and g["calls"]:
+        f.input_tokens, f.output_tokens = g["input_tokens"], g["output_tokens"]
+        f.prefill_s, f.decode_s = _num(g["prefill_s"]) or 0.0, _num(g["decode_s"]) or 0.0
+        f.token_source = f"gateway log, {g['calls']:,} calls over {window}"
+    if g and g.get("ms_per_token") is not None:
+        f.ms_per_token = float(g["ms_per_token"])
+        f.ms_per_token_source = f"gateway log: median over {g['timed_calls']:,} calls, {window}"
+    elif s and s.get("ms_per_token") is not None:
+        f.ms_per_token = float(s["ms_per_token"])
+        f.ms_per_token_source = f"vLLM inter-token histogram, {window}"
+    if s and s.get("peak_tps"):
+        f.peak_tps, f.peak_tps_source = float(s["peak_tps"]), f"vLLM counters, busiest hour of {window}"
+    elif log_peak_tps:
+        f.peak_tps, f.peak_tps_source = log_peak_tps, f"gateway log, busiest hour of {window}"
+    return f
+
+
 def fleet_figures(
     *, deployments: Iterable[Deployment], start: datetime, end: datetime | None = None
 ) -> dict[int, Figures]:
@@ -182,37 +224,45 @@ def fleet_figures(
     end = end or timezone.now()
     deployments = list(deployments)
     params = {"ids": [d.pk for d in deployments], "start": start, "end": end}
-    log, log_peak = _rows(_LOG_SQL, params), _rows(_LOG_PEAK_SQL, params)
-    server = _rows(_SERVER_SQL, params)
-    days = (end - start) / timedelta(days=1)
-    window = f"{days:.0f} days" if days >= 1.5 else f"{(end - start) / timedelta(hours=1):.0f} hours"
-    result = {}
-    for d in deployments:
-        f = Figures(deployment=d, start=start, end=end)
-        g, s = log.get(d.pk), server.get(d.pk)
-        if g:
-            f.calls, f.errors = g["calls"], g["errors"]
-        if s and s["samples"] >= 2 and s["output_tokens"] is not None:
-            f.input_tokens, f.output_tokens = s["input_tokens"] or 0, s["output_tokens"] or 0
-            f.prefill_s, f.decode_s = _num(s["prefill_s"]) or 0.0, _num(s["decode_s"]) or 0.0
-            f.token_source = f"vLLM counters, {window}"
-        elif g:
-            f.input_tokens, f.output_tokens = g["input_tokens"], g["output_tokens"]
-            f.prefill_s, f.decode_s = _num(g["prefill_s"]) or 0.0, _num(g["decode_s"]) or 0.0
-            f.token_source = f"gateway log, {g['calls']:,} calls over {window}"
-        if g and g["ms_per_token"] is not None:
-            f.ms_per_token = float(g["ms_per_token"])
-            f.ms_per_token_source = f"gateway log: median over {g['timed_calls']:,} calls, {window}"
-        elif s and s["ms_per_token"] is not None:
-            f.ms_per_token = float(s["ms_per_token"])
-            f.ms_per_token_source = f"vLLM inter-token histogram, {window}"
-        if s and s["peak_tps"]:
-            f.peak_tps, f.peak_tps_source = float(s["peak_tps"]), f"vLLM counters, busiest hour of {window}"
-        elif d.pk in log_peak and log_peak[d.pk]["peak_tps"]:
-            f.peak_tps = float(log_peak[d.pk]["peak_tps"])
-            f.peak_tps_source = f"gateway log, busiest hour of {window}"
-        result[d.pk] = f
-    return result
+    log, log_peak, server = _rows(_LOG_SQL, params), _rows(_LOG_PEAK_SQL, params), _rows(_SERVER_SQL, params)
+    return {
+        d.pk: _figures(d, start, end, log.get(d.pk), server.get(d.pk), _num((log_peak.get(d.pk) or {}).get("peak_tps")))
+        for d in deployments
+    }
+
+
+def _busiest_hour(times: list[datetime], amounts: list[float | None], step: timedelta) -> float | None:
+    """Highest tokens per second over whole hours (or over each bucket when buckets are longer than an hour)."""
+    per: dict[datetime, float] = {}
+    span = max(step, timedelta(hours=1))
+    for t, amount in zip(times, amounts, strict=True):
+        if amount:
+            key = t.replace(minute=0, second=0, microsecond=0) if step <= timedelta(hours=1) else t
+            per[key] = per.get(key, 0.0) + amount
+    return max(per.values()) / span.total_seconds() if per else None
+
+
+def figures_from_series(
+    *, deployment: Deployment, start: datetime, end: datetime, step: timedelta, gateway: Any, server: Any
+) -> Figures:
+    """The same figures as ``fleet_figures``, from the dashboard's own series: no second pass over the log."""
+    total = gateway.total
+    g = None
+    if total:
+        itl = total.get("itl") or [None]
+        g = {"calls": total["calls"], "errors": total["errors"], "input_tokens": total["prompt_tokens"],
+             "output_tokens": total["completion_tokens"], "prefill_s": total["prefill_s"],
+             "decode_s": total["decode_s"], "ms_per_token": itl[0], "timed_calls": total["timed_calls"]}  # fmt: skip
+    s = None
+    if server.t:
+        medians = sorted(p[0] for p in server.itl if p[0] is not None)
+        s = {"samples": len(server.t) + 1, "input_tokens": server.total("prompt_tokens"),
+             "output_tokens": server.total("generation_tokens"), "prefill_s": server.total("prefill_seconds"),
+             "decode_s": server.total("decode_seconds"),
+             "ms_per_token": medians[len(medians) // 2] if medians else None,
+             "peak_tps": _busiest_hour(server.t, [d["generation_tokens"] for d in server.deltas], step)}  # fmt: skip
+    log_peak = _busiest_hour(gateway.t, [float(c) for c in gateway.completion_tokens], step)
+    return _figures(deployment, start, end, g, s, log_peak)
 
 
 @dataclass

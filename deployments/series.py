@@ -13,15 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.contrib.postgres.fields import ArrayField
-from django.db import connection
-from django.db.models import Aggregate, Count, DateTimeField, F, FloatField, Func, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from deployments import histograms
-from deployments.models import Deployment, ModelCall
+from deployments.models import Deployment
 
 QUANTILES = (0.5, 0.95, 0.99)
 BUCKET_STEPS = (
@@ -89,27 +86,6 @@ def _parse(value: str | None) -> datetime | None:
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
-class DateBin(Func):
-    """PostgreSQL's ``date_bin``: the start of the fixed-width time bucket a timestamp falls in."""
-
-    function = "date_bin"
-    output_field = DateTimeField()
-
-    def __init__(self, step: timedelta, expression: Any) -> None:
-        super().__init__(Value(step), expression, Value(ORIGIN))
-
-
-class Percentiles(Aggregate):
-    """``percentile_cont(ARRAY[...])``: several interpolated percentiles of a column from one sort."""
-
-    function = "percentile_cont"
-    template = "%(function)s(ARRAY[%(fractions)s]::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = ArrayField(FloatField())
-
-    def __init__(self, expression: str, fractions: tuple[float, ...] = QUANTILES, **extra: Any) -> None:
-        super().__init__(expression, fractions=", ".join(str(float(f)) for f in fractions), **extra)
-
-
 @dataclass
 class GatewaySeries:
     t: list[datetime] = field(default_factory=list)
@@ -120,34 +96,52 @@ class GatewaySeries:
     e2e: list[list[float | None]] = field(default_factory=list)
     prompt_tokens: list[int] = field(default_factory=list)
     completion_tokens: list[int] = field(default_factory=list)
+    # the whole range, from the same scan (the ROLLUP row)
+    total: dict[str, Any] = field(default_factory=dict)
+
+
+_GATEWAY_SQL = """
+SELECT date_bin(%(step)s::interval, created_at, %(origin)s::timestamptz) AS t,
+       count(*) AS calls,
+       count(*) FILTER (WHERE status <> 'ok') AS errors,
+       percentile_cont(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY ttft_ms) FILTER (WHERE status = 'ok') AS ttft,
+       percentile_cont(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY gap_mean_ms) FILTER (WHERE status = 'ok')
+           AS itl,
+       percentile_cont(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY total_ms) FILTER (WHERE status = 'ok') AS e2e,
+       coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+       coalesce(sum(completion_tokens), 0) AS completion_tokens,
+       coalesce(sum(ttft_ms) FILTER (WHERE status = 'ok'), 0) / 1000.0 AS prefill_s,
+       coalesce(sum(total_ms - ttft_ms) FILTER (WHERE status = 'ok'), 0) / 1000.0 AS decode_s,
+       count(gap_mean_ms) FILTER (WHERE status = 'ok') AS timed_calls
+FROM deployments_modelcall
+WHERE deployment_id = %(deployment)s AND created_at >= %(start)s AND created_at < %(end)s
+GROUP BY ROLLUP (1)
+ORDER BY 1 NULLS LAST
+"""
 
 
 def gateway_series(*, deployment: Deployment, start: datetime, end: datetime, step: timedelta) -> GatewaySeries:
-    ok = Q(status=ModelCall.Status.OK)
-    rows = (
-        ModelCall.objects.filter(deployment=deployment, created_at__gte=start, created_at__lt=end)
-        .annotate(t=DateBin(step, F("created_at")))
-        .values("t")
-        .annotate(
-            n=Count("id"),
-            errors=Count("id", filter=~ok),
-            ttft=Percentiles("ttft_ms", filter=ok),
-            itl=Percentiles("gap_mean_ms", filter=ok),
-            e2e=Percentiles("total_ms", filter=ok),
-            prompt=Coalesce(Sum("prompt_tokens"), 0),
-            completion=Coalesce(Sum("completion_tokens"), 0),
-        )
-        .order_by("t")
-    )
+    """Per-bucket counts, percentiles and tokens of the deployment's calls, and the same over the whole range."""
+    params: dict[str, Any] = {"step": step, "origin": ORIGIN, "fractions": list(QUANTILES), "deployment": deployment.pk,
+              "start": start, "end": end}  # fmt: skip
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A week of one deployment's calls is a few megabytes to sort: keep that sort in memory, not on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(_GATEWAY_SQL, params)
+        names = [c.name for c in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     series = GatewaySeries()
     for row in rows:
+        if row["t"] is None:
+            series.total = row
+            continue
         series.t.append(row["t"])
-        series.calls.append(row["n"])
+        series.calls.append(row["calls"])
         series.errors.append(row["errors"])
         for name in ("ttft", "itl", "e2e"):
             getattr(series, name).append(list(row[name]) if row[name] else [None, None, None])
-        series.prompt_tokens.append(row["prompt"])
-        series.completion_tokens.append(row["completion"])
+        series.prompt_tokens.append(row["prompt_tokens"])
+        series.completion_tokens.append(row["completion_tokens"])
     return series
 
 
@@ -165,59 +159,67 @@ class ServerSeries:
     running: list[float | None] = field(default_factory=list)
     waiting: list[float | None] = field(default_factory=list)
     kv_cache_usage: list[float | None] = field(default_factory=list)
+    # each bucket's counter increases, for totals and the busiest hour
+    deltas: list[dict[str, float | None]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
 
     @property
     def has_latency(self) -> bool:
         return any(p[1] is not None for p in self.ttft + self.e2e)
 
+    def total(self, counter: str) -> float | None:
+        values = [v for d in self.deltas if (v := d[counter]) is not None]
+        return sum(values) if values else None
+
 
 _SERVER_SQL = """
-WITH binned AS (
-    SELECT date_bin(%(step)s::interval, scraped_at, %(origin)s::timestamptz) AS t, *
+WITH buckets AS (
+    -- one pass over the index (it carries the gauges): each bucket's last scrape and the gauges' means
+    SELECT date_bin(%(step)s::interval, scraped_at, %(origin)s::timestamptz) AS t, max(scraped_at) AS last_at,
+           avg(running) AS running, avg(waiting) AS waiting, avg(kv_cache_usage) AS kv_cache_usage
     FROM deployments_serversample
     WHERE deployment_id = %(deployment)s AND ok AND scraped_at >= %(start)s AND scraped_at < %(end)s
-), gauges AS (
-    SELECT t, avg(running) AS running, avg(waiting) AS waiting, avg(kv_cache_usage) AS kv_cache_usage
-    FROM binned GROUP BY t
-), last_in_bucket AS (
-    SELECT DISTINCT ON (t) t, scraped_at, ttft_le, ttft_total, itl_le, itl_total, e2e_le, e2e_total,
-           requests_total, prompt_tokens_total, generation_tokens_total, prefix_hits_total, prefix_queries_total,
-           preemptions_total
-    FROM binned ORDER BY t, scraped_at DESC
-), before AS (
-    -- the baseline of the first bucket: the last scrape before the range, or else the range's first scrape
-    SELECT NULL::timestamptz AS t, scraped_at, ttft_le, ttft_total, itl_le, itl_total, e2e_le, e2e_total,
-           requests_total, prompt_tokens_total, generation_tokens_total, prefix_hits_total, prefix_queries_total,
-           preemptions_total
-    FROM deployments_serversample
-    WHERE deployment_id = %(deployment)s AND ok AND scraped_at < %(end)s
-    ORDER BY scraped_at >= %(start)s,
-             CASE WHEN scraped_at < %(start)s THEN scraped_at END DESC,
-             scraped_at
-    LIMIT 1
+    GROUP BY 1
+), baseline AS (
+    -- the first bucket's baseline: the last scrape before the range, or else the range's first scrape
+    SELECT NULL::timestamptz AS t, coalesce(
+        (SELECT max(scraped_at) FROM deployments_serversample
+         WHERE deployment_id = %(deployment)s AND ok AND scraped_at < %(start)s),
+        (SELECT min(scraped_at) FROM deployments_serversample
+         WHERE deployment_id = %(deployment)s AND ok AND scraped_at >= %(start)s AND scraped_at < %(end)s)
+    ) AS last_at, NULL::float8 AS running, NULL::float8 AS waiting, NULL::float8 AS kv_cache_usage
 )
-SELECT b.*, g.running, g.waiting, g.kv_cache_usage FROM (
-    SELECT * FROM before UNION ALL SELECT * FROM last_in_bucket
-) b LEFT JOIN gauges g ON g.t = b.t
+SELECT b.t, b.running, b.waiting, b.kv_cache_usage, s.*
+FROM (SELECT * FROM baseline UNION ALL SELECT * FROM buckets) b
+CROSS JOIN LATERAL (
+    -- one index probe per bucket for the wide row with the bucket counts
+    SELECT scraped_at, ttft_le, ttft_total, itl_le, itl_total, e2e_le, e2e_total, requests_total,
+           prompt_tokens_total, generation_tokens_total, prefix_hits_total, prefix_queries_total, preemptions_total,
+           prefill_seconds_total, decode_seconds_total
+    FROM deployments_serversample
+    WHERE deployment_id = %(deployment)s AND scraped_at = b.last_at AND ok
+    LIMIT 1
+) s
 ORDER BY b.t NULLS FIRST
 """
-_COUNTERS = ("requests", "prompt_tokens", "generation_tokens", "prefix_hits", "prefix_queries", "preemptions")
+_COUNTERS = (
+    "requests", "prompt_tokens", "generation_tokens", "prefix_hits", "prefix_queries", "preemptions",
+    "prefill_seconds", "decode_seconds",
+)  # fmt: skip
 
 
 def server_series(*, deployment: Deployment, start: datetime, end: datetime, step: timedelta) -> ServerSeries:
     with connection.cursor() as cursor:
-        cursor.execute(
-            _SERVER_SQL,
-            {"step": step,  # type: ignore[dict-item]
-             "origin": ORIGIN, "deployment": deployment.pk,
-             "start": start, "end": end},
-        )  # fmt: skip
+        params: dict[str, Any] = {
+            "step": step, "origin": ORIGIN, "deployment": deployment.pk, "start": start, "end": end
+        }  # fmt: skip
+        cursor.execute(_SERVER_SQL, params)  # fmt: skip
         names = [c.name for c in cursor.description]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     series = ServerSeries()
     previous: dict[str, Any] | None = None
     for row in rows:
-        if row["t"] is None:  # the last scrape before the range: only the baseline for the first bucket
+        if row["t"] is None:  # the baseline scrape: only compared with, not drawn
             previous = row
             continue
         series.t.append(row["t"])
@@ -237,6 +239,8 @@ def server_series(*, deployment: Deployment, start: datetime, end: datetime, ste
         hits, queries = deltas["prefix_hits"], deltas["prefix_queries"]
         series.prefix_hit_rate.append(hits / queries if hits is not None and queries else None)
         series.preemptions.append(deltas["preemptions"])
+        series.deltas.append(deltas)
+        series.seconds.append(seconds)
         previous = row
     return series
 

@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from accounts.decorators import provider_required
 from deployments import charts
-from deployments.costs import fleet_figures
+from deployments.costs import figures_from_series
 from deployments.planner import plan_for_deployment
 from deployments.selectors import deployment_user_can_edit, model_call_recent
 from deployments.series import RANGES, TimeRange, gateway_series, parse_range, server_series
@@ -25,7 +25,9 @@ def dashboard_context(deployment: Any, window: TimeRange) -> dict[str, Any]:
     breached = [bool(b) for b in series_breaches(gateway, targets)]
     x_range = (window.start, window.end)
     periods = charts.breach_periods(gateway.t, breached, step)
-    figures = fleet_figures(deployments=[deployment], start=window.start, end=window.end)[deployment.pk]
+    figures = figures_from_series(
+        deployment=deployment, start=window.start, end=window.end, step=step, gateway=gateway, server=server
+    )
     has_data = bool(gateway.t or server.t)
     return {
         "window": window,
