@@ -206,7 +206,8 @@ def _figures(
         f.token_source = f"gateway log, {g['calls']:,} calls over {window}"
     if g and g.get("ms_per_token") is not None:
         f.ms_per_token = float(g["ms_per_token"])
-        f.ms_per_token_source = f"gateway log: median over {g['timed_calls']:,} calls, {window}"
+        how = g.get("ms_per_token_how", "median")
+        f.ms_per_token_source = f"gateway log: {how} over {g['timed_calls']:,} calls, {window}"
     elif s and s.get("ms_per_token") is not None:
         f.ms_per_token = float(s["ms_per_token"])
         f.ms_per_token_source = f"vLLM inter-token histogram, {window}"
@@ -249,10 +250,8 @@ def figures_from_series(
     total = gateway.total
     g = None
     if total:
-        itl = total.get("itl") or [None]
-        g = {"calls": total["calls"], "errors": total["errors"], "input_tokens": total["prompt_tokens"],
-             "output_tokens": total["completion_tokens"], "prefill_s": total["prefill_s"],
-             "decode_s": total["decode_s"], "ms_per_token": itl[0], "timed_calls": total["timed_calls"]}  # fmt: skip
+        g = {**total, "input_tokens": total["prompt_tokens"], "output_tokens": total["completion_tokens"],
+             "ms_per_token_how": "middle of the buckets' medians"}  # fmt: skip
     s = None
     if server.t:
         medians = sorted(p[0] for p in server.itl if p[0] is not None)
