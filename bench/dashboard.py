@@ -150,12 +150,10 @@ def main() -> None:
             results[name].append((time.perf_counter() - began) * 1000)
     from deployments.series import _GATEWAY_SQL, ORIGIN, QUANTILES
 
+    explain: dict[str, Any] = {"step": step, "origin": ORIGIN, "fractions": list(QUANTILES),
+                               "deployment": target.pk, "start": start, "end": end}  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN " + _GATEWAY_SQL,
-            {"step": step, "origin": ORIGIN, "fractions": list(QUANTILES), "deployment": target.pk, "start": start,
-             "end": end},
-        )  # fmt: skip
+        cursor.execute("EXPLAIN " + _GATEWAY_SQL, explain)
         plan = "\n".join(r[0] for r in cursor.fetchall())
 
     def row(label: str, values: list[float]) -> str:
