@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
+from deployments.catalogue import catalogue_seed
 from deployments.modelconfig import shape_from_config
 from deployments.models import Deployment, HardwareType
 from deployments.services import deployment_save
@@ -25,6 +26,7 @@ def local_model_shape() -> dict[str, Any]:
 
 
 def seed(people: dict[str, Any]) -> dict[str, Any]:
+    catalogue_seed(HardwareType)
     local = deployment_save(
         name=LOCAL_VLLM_NAME,
         base_url=settings.LOCAL_VLLM_URL,

@@ -10,8 +10,15 @@ from typing import Any
 
 import pytest
 
-from deployments.models import Deployment
+from deployments.catalogue import catalogue_seed
+from deployments.models import Deployment, HardwareType
 from deployments.services import deployment_save
+
+
+@pytest.fixture(autouse=True)
+def hardware_catalogue(db: Any) -> None:
+    """The catalogue the migrations seed; a transactional test's flush empties it, so put it back for each test."""
+    catalogue_seed(HardwareType)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from deployments.catalogue import catalogue_seed
 from deployments.gateway import chat_complete
 from deployments.models import HardwareType, ModelCall
 from deployments.scrape import server_metrics_scrape
@@ -17,6 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.vllm, pytest.mark.django_db(transacti
 def test_an_fde_opens_a_deployments_dashboard_after_real_calls_and_sees_the_charts(
     page: Any, fde: Any, engagement: Any, vllm_server: dict[str, str]
 ) -> None:
+    catalogue_seed(HardwareType)  # an earlier transactional test's flush removes what the migrations seeded
     deployment = deployment_save(
         name="Local model", base_url=vllm_server["base_url"], served_model_name=vllm_server["model"],
         engagement=engagement, hardware=HardwareType.objects.get(is_cpu=True), sla_ttft_p95_ms=2000,
