@@ -10,7 +10,16 @@ import importlib.util
 import subprocess
 import sys
 
-BENCHES = ["bench.ingest", "bench.query", "bench.answer", "bench.eval", "bench.call_log", "bench.roi", "bench.gateway"]
+BENCHES = [
+    "bench.ingest",
+    "bench.query",
+    "bench.answer",
+    "bench.eval",
+    "bench.call_log",
+    "bench.roi",
+    "bench.gateway",
+    "bench.dashboard",
+]
 
 
 def main() -> None:

@@ -34,3 +34,4 @@ api = NinjaAPI(
 api.add_router("/rag/", "rag.api.router")
 api.add_router("/engagements/", "engagements.api.router")
 api.add_router("/prototypes/", "rag.prototypes.api.router")
+api.add_router("/deployments/", "deployments.api.router")

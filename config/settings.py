@@ -197,6 +197,7 @@ RAG_RERANK_URL = env.str("RAG_RERANK_URL", default="")
 # The local model server that `make run` starts and the demo seed registers.
 LOCAL_VLLM_URL = env.str("LOCAL_VLLM_URL", default="http://127.0.0.1:8001/v1")
 LOCAL_VLLM_MODEL = env.str("LOCAL_VLLM_MODEL", default="smollm2-135m-instruct")
+VLLM_CPU_KVCACHE_SPACE = env.float("VLLM_CPU_KVCACHE_SPACE", default=1.0)  # GiB; scripts/vllm-serve.sh reads it too
 MODEL_HEALTH_TIMEOUT = env.float("MODEL_HEALTH_TIMEOUT", default=2.0)
 # The gateway gives up on a model endpoint after these many seconds, so a down server never hangs a page.
 MODEL_CONNECT_TIMEOUT = env.float("MODEL_CONNECT_TIMEOUT", default=3.0)
@@ -223,6 +224,29 @@ if DEMO_TRAFFIC:
         "schedule": DEMO_TRAFFIC_INTERVAL,
         "options": {"expires": DEMO_TRAFFIC_INTERVAL},
     }
+
+# The serving side: how often beat checks each deployment's health, scrapes vLLM's /metrics and judges SLAs.
+DEPLOYMENT_HEALTH_INTERVAL = env.float("DEPLOYMENT_HEALTH_INTERVAL", default=30.0)
+SERVER_METRICS_INTERVAL = env.float("SERVER_METRICS_INTERVAL", default=30.0)
+SERVER_METRICS_RETENTION_DAYS = env.int("SERVER_METRICS_RETENTION_DAYS", default=30)
+SLA_CHECK_INTERVAL = env.float("SLA_CHECK_INTERVAL", default=60.0)
+SLA_MIN_CALLS = env.int("SLA_MIN_CALLS", default=5)  # fewer calls in the window than this: no verdict
+SITE_URL = env.str("SITE_URL", default="")  # where people open the site, for links in alert webhooks
+VLLM_IMAGE = env.str("VLLM_IMAGE", default="vllm/vllm-openai:latest")
+VLLM_CPU_IMAGE = env.str("VLLM_CPU_IMAGE", default="public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:latest")
+CELERY_BEAT_SCHEDULE["deployments-check-health"] = {
+    "task": "deployments.check_all_health",
+    "schedule": DEPLOYMENT_HEALTH_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["deployments-scrape-metrics"] = {
+    "task": "deployments.scrape_all_metrics",
+    "schedule": SERVER_METRICS_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["deployments-evaluate-slas"] = {
+    "task": "deployments.evaluate_slas",
+    "schedule": SLA_CHECK_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["deployments-prune-samples"] = {"task": "deployments.prune_server_samples", "schedule": 3600.0}
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -4,7 +4,18 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from deployments.forms import DeploymentForm
-from deployments.models import ClientApplication, Deployment, GatewayKey, ModelCall, PromptPrefix
+from deployments.models import (
+    AlertWebhook,
+    ClientApplication,
+    Deployment,
+    GatewayKey,
+    HardwareType,
+    ModelCall,
+    PromptPrefix,
+    ServerSample,
+    SlaAlert,
+)
+from deployments.services import deployment_create, deployment_update
 
 
 @admin.register(Deployment)
@@ -26,9 +37,46 @@ class DeploymentAdmin(admin.ModelAdmin):
     def has_api_key(self, obj: Deployment) -> bool:
         return obj.has_api_key
 
+    def save_model(self, request: HttpRequest, obj: Deployment, form: DeploymentForm, change: bool) -> None:
+        # Through the services, so the admin keeps the same rules (a new base URL drops the stored key).
+        key = form.cleaned_data.get("api_key") or None
+        if change:
+            original = Deployment.objects.get(pk=obj.pk)
+            deployment_update(
+                deployment=original,
+                actor=None,
+                fields=form.service_fields(),
+                api_key=key,
+                clear_api_key=form.cleaned_data.get("clear_api_key", False),
+            )
+            obj.pk = original.pk
+        else:
+            obj.pk = deployment_create(actor=request.user, fields=form.service_fields(), api_key=key).pk
+
+
+@admin.register(HardwareType)
+class HardwareTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "memory_gib", "hourly_price_usd", "is_cpu", "updated_at"]
+
+
+@admin.register(SlaAlert)
+class SlaAlertAdmin(admin.ModelAdmin):
+    list_display = ["deployment", "opened_at", "closed_at", "summary"]
+    list_select_related = ["deployment"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For tables only the product writes (logs, samples): browsable, never added to or edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(ModelCall)
-class ModelCallAdmin(admin.ModelAdmin):
+class ModelCallAdmin(ReadOnlyAdmin):
     """Read-only: the call log is written by the gateway alone."""
 
     list_display = [
@@ -46,11 +94,28 @@ class ModelCallAdmin(admin.ModelAdmin):
     # A full COUNT(*) over millions of rows on every page view is what makes admin pages slow.
     show_full_result_count = False
 
+
+@admin.register(AlertWebhook)
+class AlertWebhookAdmin(admin.ModelAdmin):
+    """Only which engagements have a webhook; the URL is a secret and is set from the deployment page."""
+
+    list_display = ["engagement", "updated_at"]
+    list_select_related = ["engagement"]
+    fields = ["engagement", "updated_at"]
+    readonly_fields = ["engagement", "updated_at"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+
+@admin.register(ServerSample)
+class ServerSampleAdmin(ReadOnlyAdmin):
+    """Samples are written by the periodic scrape."""
+
+    list_display = ["scraped_at", "deployment", "ok", "running", "waiting", "ttft_p95_ms", "generation_tps"]
+    list_filter = ["ok", "deployment"]
+    list_select_related = ["deployment"]
+    show_full_result_count = False
 
 
 class GatewayKeyInline(admin.TabularInline):
@@ -87,15 +152,9 @@ class GatewayKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromptPrefix)
-class PromptPrefixAdmin(admin.ModelAdmin):
+class PromptPrefixAdmin(ReadOnlyAdmin):
     """Read-only: written with each logged call."""
 
     list_display = ["call_id", "deployment", "created_at", "tokens"]
     list_select_related = ["deployment"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -7,11 +7,19 @@ from deployments import views
 app_name = "deployments"
 urlpatterns = [
     path("", views.deployment_list, name="list"),
-    path("new/", views.deployment_create, name="create"),
+    path("new/", views.deployment_create_view, name="create"),
+    path("planner/", views.planner, name="planner"),
+    path("hardware/", views.hardware_list, name="hardware"),
+    path("hardware/<uuid:uuid>/", views.hardware_edit, name="hardware-edit"),
+    path("config-shape/", views.deployment_shape_from_config, name="config-shape"),
     path("<uuid:uuid>/", views.deployment_detail, name="detail"),
     path("<uuid:uuid>/edit/", views.deployment_edit, name="edit"),
     path("<uuid:uuid>/prefix-cache/", views.deployment_prefix_cache, name="prefix_cache"),
     path("applications/", views.application_list, name="applications"),
     path("applications/<uuid:uuid>/", views.application_detail, name="application"),
     path("applications/<uuid:uuid>/keys/<uuid:key>/revoke/", views.key_revoke, name="key_revoke"),
+    path("<uuid:uuid>/check/", views.deployment_check_now, name="check"),
+    path("<uuid:uuid>/webhook/", views.alert_webhook_save, name="webhook"),
+    path("<uuid:uuid>/plan/", views.deployment_plan, name="plan"),
+    path("<uuid:uuid>/launch/<str:kind>/", views.deployment_launch_file, name="launch-file"),
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployments.services import deployment_save
+from deployments.services import deployment_check_health, deployment_save
 
 
 @pytest.mark.django_db
@@ -25,7 +25,9 @@ def test_healthz_without_a_worker_is_degraded_not_down(client):
 
 @pytest.mark.django_db
 def test_healthz_reports_an_unreachable_model_endpoint_quickly(client):
-    deployment_save(name="Nowhere", base_url="http://127.0.0.1:9/v1", served_model_name="x")
+    deployment_check_health(
+        deployment=deployment_save(name="Nowhere", base_url="http://127.0.0.1:9/v1", served_model_name="x")
+    )
     body = client.get("/healthz").json()
     [model] = body["models"]
     assert model["name"] == "Nowhere"
@@ -40,7 +42,8 @@ def test_healthz_sees_a_real_worker_heartbeat(celery_worker, client):
 
 
 def test_healthz_sees_the_local_vllm(vllm_server, client, transactional_db):
-    deployment_save(name="Local", base_url=vllm_server["base_url"], served_model_name=vllm_server["model"])
+    local = deployment_save(name="Local", base_url=vllm_server["base_url"], served_model_name=vllm_server["model"])
+    deployment_check_health(deployment=local)
     body = client.get("/healthz").json()
     assert [m["ok"] for m in body["models"]] == [True]
 

@@ -1,15 +1,27 @@
 """Deployment models, split by concern; every module's models are importable from ``deployments.models``."""
 
+from deployments.models.alerts import AlertWebhook, SlaAlert, SlaState
 from deployments.models.applications import ClientApplication, GatewayKey, Priority
 from deployments.models.endpoints import Deployment, EncryptedApiKey, ModelCall
+from deployments.models.fleet import Environment, HardwareType, KvCacheDtype, Quantization, SpeculativeMethod
+from deployments.models.metrics import ServerSample
 from deployments.models.prefixes import PromptPrefix
 
 __all__ = [
+    "AlertWebhook",
     "ClientApplication",
     "Deployment",
     "EncryptedApiKey",
+    "Environment",
     "GatewayKey",
+    "HardwareType",
+    "KvCacheDtype",
     "ModelCall",
     "Priority",
     "PromptPrefix",
+    "Quantization",
+    "ServerSample",
+    "SlaAlert",
+    "SlaState",
+    "SpeculativeMethod",
 ]

@@ -33,6 +33,7 @@ class Route:
     concurrency: int
     active: bool
     priority_scheduling: bool
+    healthy: bool = True
     fallback: Route | None = None
 
     @classmethod
@@ -47,15 +48,16 @@ class Route:
             context_window=deployment.context_window,
             concurrency=deployment.gateway_concurrency,
             active=deployment.is_active,
-            # The fleet record's vLLM settings say whether the server runs with --scheduling-policy priority;
-            # until a deployment carries that setting, priorities are enforced by the gateway's admission only.
-            priority_scheduling=bool(getattr(deployment, "priority_scheduling", False)),
+            # The fleet record's vLLM settings say whether the server runs with --scheduling-policy priority.
+            priority_scheduling=deployment.priority_scheduling,
+            # Beat's last health check; not checked yet counts as healthy.
+            healthy=deployment.health_ok is not False,
             fallback=cls.of(fallback, depth + 1) if fallback is not None and fallback.pk != deployment.pk else None,
         )
 
     @property
     def routable(self) -> bool:
-        """Whether calls may be sent here; the hook for the fleet's stored health state."""
+        """Whether calls may be sent here at all (an inactive deployment never is)."""
         return self.active
 
 
@@ -82,7 +84,9 @@ class KeyInfo:
                 if step.routable and all(step.id != o.id for o in ordered):
                     ordered.append(step)
                 step = step.fallback
-        return ordered
+        # Deployments whose last health check failed go last: a healthy fallback answers first, and a deployment
+        # that is down with nothing to stand in for it is still tried, so the caller gets its real error.
+        return sorted(ordered, key=lambda r: not r.healthy)
 
 
 def key_digest(raw: str) -> str:

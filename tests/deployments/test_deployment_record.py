@@ -17,9 +17,19 @@ def test_api_key_is_encrypted_at_rest_and_kept_when_not_given_again():
         cursor.execute("SELECT api_key_encrypted FROM deployments_deployment WHERE id = %s", [deployment.pk])
         stored = cursor.fetchone()[0]
     assert "sk-secret-123" not in stored
-    again = deployment_save(name="GPU", base_url="http://gpu:8001/v1", served_model_name="llama")
+    again = deployment_save(name="GPU", base_url="http://gpu:8000/v1/", served_model_name="llama-2")
     assert Deployment.objects.get(pk=again.pk).api_key == "sk-secret-123"
-    assert again.root_url == "http://gpu:8001"
+    assert again.root_url == "http://gpu:8000"
+
+
+def test_a_new_base_url_drops_the_stored_key_unless_it_is_given_again():
+    deployment_save(name="GPU", base_url="http://gpu:8000/v1", served_model_name="llama", api_key="sk-secret-123")
+    moved = deployment_save(name="GPU", base_url="http://attacker.example:8000/v1", served_model_name="llama")
+    assert Deployment.objects.get(pk=moved.pk).api_key == ""
+    rekeyed = deployment_save(
+        name="GPU", base_url="http://gpu-2:8000/v1", served_model_name="llama", api_key="sk-new-456"
+    )
+    assert Deployment.objects.get(pk=rekeyed.pk).api_key == "sk-new-456"
 
 
 def test_api_key_is_never_rendered_back(fde_http):

@@ -45,3 +45,37 @@ def test_p95_ttft_without_calls_is_no_evidence(engagement):
     result = get_provider("deployments.p95_ttft").compute(engagement, {"days": 3})
     assert result.value is None
     assert "3 days" in result.detail
+
+
+def test_healthy_is_one_when_every_deployment_of_the_engagement_answers(engagement, stand_in):
+    from deployments.services import deployment_check_health
+
+    stand_in.serve_models("m")
+    up = deployment_save(name="Up", base_url=f"{stand_in.url}/v1", served_model_name="m", engagement=engagement)
+    provider = get_provider("deployments.healthy")
+    assert provider.compute(engagement, {}).value == 0.0  # not checked yet is not healthy
+    deployment_check_health(deployment=up)
+    assert provider.compute(engagement, {}).value == 1.0
+    down = deployment_save(name="Down", base_url="http://127.0.0.1:9/v1", served_model_name="m", engagement=engagement)
+    deployment_check_health(deployment=down)
+    result = provider.compute(engagement, {})
+    assert result.value == 0.0 and "Down" in result.detail
+    assert provider.compute(engagement, {"deployment": "Up"}).value == 1.0
+
+
+def test_sla_met_hours_is_the_share_of_hours_with_traffic_that_met_it(engagement):
+    deployment = deployment_save(
+        name="Model", base_url="http://127.0.0.1:9/v1", served_model_name="m", engagement=engagement,
+        sla_ttft_p95_ms=500,
+    )  # fmt: skip
+    for hours_ago, ttft in ((1, 100), (2, 100), (3, 100), (5, 900)):
+        for _ in range(3):
+            _call(deployment, engagement, ttft, age_days=hours_ago / 24)
+    result = get_provider("deployments.sla_met_hours").compute(engagement, {"hours": 24})
+    assert result.value == 0.75
+    assert "3 of 4 hours" in result.detail and "900.0 ms" in result.detail
+
+
+def test_sla_met_hours_without_an_sla_is_no_evidence(engagement):
+    deployment_save(name="Model", base_url="http://127.0.0.1:9/v1", served_model_name="m", engagement=engagement)
+    assert get_provider("deployments.sla_met_hours").compute(engagement, {}).value is None
