@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 Check = dict[str, Any]
 
@@ -33,7 +33,10 @@ def _timed(fn: Callable[[], dict[str, Any]]) -> Check:
 
 def check_database() -> Check:
     def probe() -> dict[str, Any]:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Local to this transaction, so a reused connection keeps its normal timeout afterwards.
+            timeout = f"{int(settings.HEALTH_CHECK_TIMEOUT * 1000)}ms"
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
             cursor.execute(
                 "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension "
                 "WHERE extname = 'vector')"
@@ -58,7 +61,7 @@ def check_worker() -> Check:
         for key in client.scan_iter(match=pattern, count=100):
             stamp = client.get(key)
             if stamp:
-                workers[key.decode().rsplit(":", 1)[-1]] = round(time.time() - float(stamp), 1)
+                workers[key.decode().rsplit(":", 1)[-1]] = round(time.time() - float(stamp), 1)  # type: ignore[arg-type]
         if not workers:
             raise RuntimeError(f"no Celery worker has sent a heartbeat in {settings.WORKER_HEARTBEAT_TTL} s")
         return {"workers": len(workers), "seconds_since_heartbeat": min(workers.values())}
@@ -88,13 +91,14 @@ def check_model(deployment: Any) -> Check:
 def check_all() -> dict[str, Any]:
     from deployments.selectors import deployment_list_active
 
-    deployments = list(deployment_list_active())
+    database = check_database()
+    # The endpoints to probe are rows in the database; with it down there is nothing to list (and it is "down").
+    deployments = list(deployment_list_active()) if database["ok"] else []
     # Network checks run side by side so one slow endpoint costs its own timeout, not the sum of all.
     with ThreadPoolExecutor(max_workers=4 + len(deployments)) as pool:
         redis_future = pool.submit(check_redis)
         worker_future = pool.submit(check_worker)
         model_futures = [pool.submit(check_model, d) for d in deployments]
-        database = check_database()
         checks: dict[str, Any] = {
             "database": database,
             "redis": redis_future.result(),
@@ -105,3 +109,26 @@ def check_all() -> dict[str, Any]:
     all_ok = critical_ok and checks["worker"]["ok"] and all(m["ok"] for m in checks["models"])
     checks["status"] = "ok" if all_ok else ("degraded" if critical_ok else "down")
     return checks
+
+
+def public_view(checks: dict[str, Any]) -> dict[str, Any]:
+    """What anyone may see: the overall status and up/down per component, with no names, addresses or ids."""
+
+    def state(ok: bool) -> str:
+        return "up" if ok else "down"
+
+    return {
+        "status": checks["status"],
+        "components": {
+            "database": state(checks["database"]["ok"]),
+            "redis": state(checks["redis"]["ok"]),
+            "worker": state(checks["worker"]["ok"]),
+            "models": state(all(m["ok"] for m in checks["models"])),
+        },
+    }
+
+
+def down_view(error: str) -> dict[str, Any]:
+    """The answer when the checks themselves could not run: everything is reported down."""
+    failed = {"ok": False, "error": error, "latency_ms": 0.0}
+    return {"database": failed, "redis": failed, "worker": failed, "models": [], "status": "down"}

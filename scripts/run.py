@@ -143,20 +143,8 @@ def wait_healthy(env: dict[str, str], honcho: subprocess.Popen[bytes], url: str)
             health = None
         if health and health["status"] == "ok":
             return
-        waiting = (
-            "web"
-            if not health
-            else ", ".join(
-                name
-                for name, ok in [
-                    ("database", health["database"]["ok"]),
-                    ("redis", health["redis"]["ok"]),
-                    ("worker", health["worker"]["ok"]),
-                    *[(m["name"], m["ok"]) for m in health["models"]],
-                ]
-                if not ok
-            )
-        )
+        # The anonymous report: up/down per component, which is all that waiting needs.
+        waiting = "web" if not health else ", ".join(n for n, state in health["components"].items() if state != "up")
         if waiting != last:
             say(f"waiting for: {waiting}")
             last = waiting
