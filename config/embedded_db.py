@@ -38,10 +38,9 @@ def start(pgdata: Path, *, cleanup_mode: str | None = None) -> PostgresServer:
 def foreground_command(pgdata: Path) -> tuple[list[str], str | None]:
     """The command that runs the server on ``pgdata`` in the foreground, for a process supervisor to keep up, and
     the system user to run it as (None: the current one). Creates the data folder first if it is new."""
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode=None)
-    with server._lock:
-        server.ensure_pgdata_inited()
+    # The package only offers "initialise and start"; it is stopped again at once so the supervisor owns the server.
+    server = start(pgdata)
+    stop(pgdata)
     socket_dir = find_suitable_socket_dir(server.pgdata, server.runtime_path)
     if server.system_user is not None and socket_dir != server.pgdata:
         socket_dir.chmod(0o777)
@@ -64,7 +63,10 @@ def ensure_database(admin_uri: str, name: str = DATABASE_NAME) -> None:
 
 def running_uri(pgdata: Path, database: str = DATABASE_NAME) -> str | None:
     """The URI of a server already running on ``pgdata``, or None; cheap, starts nothing."""
-    info = PostmasterInfo.read_from_pgdata(pgdata)
+    try:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+    except (AssertionError, ValueError):  # postmaster.pid read while the server is still writing it
+        return None
     if info is None or not info.is_running():
         return None
     return info.get_uri(database=database)
