@@ -1,4 +1,5 @@
-"""Plotly figures for the engagement pages, rendered as HTML fragments for the locally served plotly.js."""
+"""Plotly figures for the engagement pages, as figure JSON that static/js/prototypes.js draws with the locally served
+plotly.js (``<div class="plotly-chart" data-figure="...">``): the site's CSP allows no inline script."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ PHASE_COLOURS = {
     "ship": "#2fbf71",
     "iterate": "#f0ad4e",
 }
-_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
 def _layout(fig: go.Figure, height: int, *, legend: bool = False) -> str:
@@ -29,7 +29,7 @@ def _layout(fig: go.Figure, height: int, *, legend: bool = False) -> str:
         legend={"orientation": "h", "y": 1.15},
         font={"size": 11},
     )
-    return str(fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG))
+    return str(fig.to_json())
 
 
 def kpi_trend_html(kpi: Kpi) -> str:

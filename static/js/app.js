@@ -33,3 +33,11 @@ document.addEventListener("htmx:afterRequest", (event) => {
   const form = event.target;
   if (form.matches && form.matches("form[data-reset-on-success]") && event.detail.successful) form.reset();
 });
+
+// <div hx-trigger="every 20s" data-pause-while-editing>: skip a refresh while someone types in it (an htmx trigger
+// filter would do this too, but filters are evaluated script, which the CSP forbids).
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const element = event.detail.elt;
+  const editing = ":is(textarea, input[type=text], select):focus";
+  if (element.matches("[data-pause-while-editing]") && element.querySelector(editing)) event.preventDefault();
+});
