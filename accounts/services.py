@@ -4,11 +4,14 @@ import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import ApiToken, Client, Membership, User
+from config.ratelimit import Limit, RateLimited, client_address, hit, refusal
+from config.ratelimit import reset as reset_limit
 
 
 @transaction.atomic
@@ -56,6 +59,26 @@ def api_token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def api_token_authenticate_from(*, raw: str, address: str) -> User | None:
+    """The token's user, or None; refuses every token from an address that sent too many bad ones lately.
+
+    Raises ``RateLimited`` (HTTP 429 with Retry-After) while the address is locked out, so guessing tokens from
+    one address stops after a few tries; the lock lifts when the window passes or with ``access_unlock``.
+    """
+    window = Limit("bad-api-token-address", address)
+    refused = refusal(window)
+    if refused is not None:
+        raise RateLimited(
+            f"Too many requests with an unknown or revoked API token came from your address. {refused.message} "
+            "Check the token you send; provider staff can lift the lock with `manage.py access_unlock`.",
+            retry_after=refused.retry_after,
+        )
+    user = api_token_authenticate(raw=raw)
+    if user is None:
+        hit(window)
+    return user
+
+
 def api_token_authenticate(*, raw: str) -> User | None:
     token = (
         ApiToken.objects.select_related("user")
@@ -66,3 +89,38 @@ def api_token_authenticate(*, raw: str) -> User | None:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token.user
+
+
+def access_unlock(*, email: str = "", address: str = "") -> int:
+    """Lift login lockouts for an account and/or an address, and the address's bad-API-token lock.
+
+    Returns how many recorded login failures were cleared.
+    """
+    from axes.utils import reset
+
+    cleared = 0
+    if email:
+        cleared += reset(username=email.lower())
+    if address:
+        cleared += reset(ip=address)
+        reset_limit(Limit("bad-api-token-address", address))
+    return cleared
+
+
+def caller_is_provider(request: HttpRequest) -> bool:
+    """Whether the request comes from provider staff: a logged-in session, or a provider's API token (Bearer).
+
+    Answers False rather than raising when the database cannot be read, so health reports still answer.
+    """
+    from accounts.selectors import user_is_provider
+
+    try:
+        if user_is_provider(request.user):
+            return True
+        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            return False
+        user = api_token_authenticate_from(raw=raw.strip(), address=client_address(request))
+        return user_is_provider(user)
+    except (DatabaseError, RateLimited):
+        return False

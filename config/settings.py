@@ -7,9 +7,11 @@ through ``<NAME>_FILE`` (for Docker or Kubernetes secrets).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,6 +59,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "ninja",  # serves Swagger UI at /api/docs from the package's own static files, not a CDN
+    "csp",
+    "axes",
     "accounts",
     "engagements",
     "rag",
@@ -66,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,6 +80,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.ratelimit.RateLimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -108,10 +118,14 @@ if "host" in _db.get("OPTIONS", {}):  # a unix socket folder given as ?host=/pat
     _db["HOST"] = _db["OPTIONS"].pop("host")
 _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
+# A database that does not answer fails a request in seconds rather than holding it (and /healthz) for minutes.
+_db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first, so a locked-out account or address is refused before its password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -199,6 +213,8 @@ LOCAL_VLLM_URL = env.str("LOCAL_VLLM_URL", default="http://127.0.0.1:8001/v1")
 LOCAL_VLLM_MODEL = env.str("LOCAL_VLLM_MODEL", default="smollm2-135m-instruct")
 VLLM_CPU_KVCACHE_SPACE = env.float("VLLM_CPU_KVCACHE_SPACE", default=1.0)  # GiB; scripts/vllm-serve.sh reads it too
 MODEL_HEALTH_TIMEOUT = env.float("MODEL_HEALTH_TIMEOUT", default=2.0)
+# Longest a database query of /healthz may take before the database is reported down.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=3.0)
 # The gateway gives up on a model endpoint after these many seconds, so a down server never hangs a page.
 MODEL_CONNECT_TIMEOUT = env.float("MODEL_CONNECT_TIMEOUT", default=3.0)
 MODEL_READ_TIMEOUT = env.float("MODEL_READ_TIMEOUT", default=20.0)
@@ -252,6 +268,60 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 SESSION_COOKIE_SECURE = not DEVELOPMENT and env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Pages hand the CSRF token to htmx in the markup (hx-headers on <body>), so no script ever needs the cookie.
+CSRF_COOKIE_HTTPONLY = True
+
+# HTTPS in production. Behind a proxy that ends TLS, set DJANGO_SECURE_PROXY_SSL_HEADER to the header it sets
+# (HTTP_X_FORWARDED_PROTO for X-Forwarded-Proto: https) so Django knows the request came in over HTTPS.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEVELOPMENT)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP; anonymous callers get up/down only
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEVELOPMENT else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+_PROXY_SSL_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
+# Asking browsers to preload HSTS is the domain owner's decision (DJANGO_HSTS_PRELOAD), not a default.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Content-Security-Policy for every page: scripts only from our own origin or carrying the request's nonce, no
+# inline event handlers, no eval, nothing framed or posted elsewhere. Styles allow inline attributes because
+# Plotly and Bootstrap's popups position elements with style attributes; a style cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# Lockout after repeated failed logins (django-axes), per account and per address; a provider admin unlocks in
+# the admin site or with `manage.py access_unlock`, and the lock lifts by itself after the cool-off.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "config.ratelimit.client_address"
+# How many proxies in front of the site append to X-Forwarded-For; 0 trusts only the socket's address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Limits on expensive work, per window, as the `limits` package writes them ("20/minute"). Excess gets HTTP 429
+# with Retry-After; the windows live in Redis so every web process counts together.
+RATE_LIMITS = {
+    "ask-user": env.str("RATE_LIMIT_ASK_USER", default="20/minute"),
+    "ask-client": env.str("RATE_LIMIT_ASK_CLIENT", default="120/minute"),
+    "upload-user": env.str("RATE_LIMIT_UPLOAD_USER", default="30/hour"),
+    "eval-run-user": env.str("RATE_LIMIT_EVAL_RUN_USER", default="10/hour"),
+    "bad-api-token-address": env.str("RATE_LIMIT_BAD_API_TOKEN", default="10/15 minutes"),
+}
 
 LOGGING = {
     "version": 1,

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from accounts.decorators import provider_required
 from accounts.selectors import user_is_provider
-from config.health import check_all
+from accounts.services import caller_is_provider
+from config.health import check_all, down_view, public_view
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -16,11 +22,20 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = check_all()
-    return JsonResponse(checks, status=503 if checks["status"] == "down" else 200)
+    """Up/down per component for anyone; the full report (names, latencies, errors) for provider staff or tokens.
+
+    Always JSON, and 503 whenever the database or Redis is down, however the checks fail.
+    """
+    try:
+        checks = check_all()
+    except Exception as exc:  # a health report must describe its own failure, never answer 500
+        logger.exception("health checks failed")
+        checks = down_view(f"the health checks could not run: {type(exc).__name__}")
+    body = checks if caller_is_provider(request) else public_view(checks)
+    return JsonResponse(body, status=503 if checks["status"] == "down" else 200)
 
 
 @never_cache
-@login_required
+@provider_required
 def health_badge(request: HttpRequest) -> HttpResponse:
     return render(request, "_health_badge.html", {"health": check_all()})

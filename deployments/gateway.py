@@ -33,17 +33,33 @@ READ_TIMEOUT = float(getattr(settings, "MODEL_READ_TIMEOUT", 20.0))
 CALL_DEADLINE = float(getattr(settings, "MODEL_CALL_DEADLINE", 120.0))
 
 
-class ModelEndpointError(Exception):
-    """The model endpoint could not produce an answer; ``str(exc)`` says why and what to check.
+UNAVAILABLE = (
+    "The model behind this assistant is not answering right now, so no answer was written. The failure is logged "
+    "for the engagement team; try again in a few minutes."
+)
 
+
+class ModelEndpointError(Exception):
+    """The model endpoint could not produce an answer.
+
+    ``str(exc)`` says why and what to check, naming the endpoint and its address: for provider staff only.
+    ``public_message`` says the same without them, for a client's users; ``message_for(user)`` picks.
     ``limit`` names the time limit that ended the call, when one did: ``"read_timeout"`` (nothing arrived for that
     long) or ``"deadline"`` (the whole call took too long, however steadily bytes came).
     """
 
-    def __init__(self, message: str, *, status: str, limit: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: str, public_message: str = UNAVAILABLE, limit: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.public_message = public_message
         self.limit = limit
+
+    def message_for(self, user: Any) -> str:
+        from accounts.selectors import user_is_provider
+
+        return str(self) if user_is_provider(user) else self.public_message
 
 
 class DeadlineTransport(httpx.HTTPTransport):

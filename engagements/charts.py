@@ -1,9 +1,5 @@
-"""Plotly figures for the engagement pages, rendered for the locally served plotly.js.
-
-The KPI, timeline and effort charts are HTML fragments; the ROI charts are figure JSON for a ``.plotly-chart``
-element's ``data-figure`` attribute, drawn by static/js/prototypes.js (no inline script), so the portal can show
-them too.
-"""
+"""Plotly figures for the engagement pages, as figure JSON that static/js/prototypes.js draws with the locally served
+plotly.js (``<div class="plotly-chart" data-figure="...">``): the site's CSP allows no inline script."""
 
 from __future__ import annotations
 
@@ -23,7 +19,6 @@ PHASE_COLOURS = {
     "ship": "#2fbf71",
     "iterate": "#f0ad4e",
 }
-_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
 def _layout(fig: go.Figure, height: int, *, legend: bool = False) -> str:
@@ -36,7 +31,7 @@ def _layout(fig: go.Figure, height: int, *, legend: bool = False) -> str:
         legend={"orientation": "h", "y": 1.15},
         font={"size": 11},
     )
-    return str(fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG))
+    return str(fig.to_json())
 
 
 def _as_date(value: dt.date | dt.datetime) -> dt.date:

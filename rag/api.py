@@ -15,6 +15,7 @@ from ninja import File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from config.ratelimit import Limit, enforce
 from engagements.selectors import engagement_user_can_edit
 from rag import selectors
 from rag.embeddings import EmbeddingError
@@ -151,6 +152,7 @@ def upload_documents(request: HttpRequest, uuid: UUID, files: File[list[Uploaded
     kb = _kb(request, uuid)
     if not engagement_user_can_edit(engagement=kb.engagement, user=request.user):
         raise HttpError(403, "Only the engagement's team adds documents.")
+    enforce(Limit("upload-user", request.user.pk, "Your uploads"))
     batch = ingest.documents_add_files(
         knowledge_base=kb, files=[(f.name or "upload", f.read()) for f in files], actor=request.user
     )

@@ -66,6 +66,8 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data: Any, initial: Any = None) -> Any:
         single = super().clean
+        if isinstance(data, list | tuple) and not data and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")  # nothing was sent
         return [single(d, initial) for d in data] if isinstance(data, list | tuple) else [single(data, initial)]
 
 

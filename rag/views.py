@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from accounts.decorators import provider_required
+from config.ratelimit import Limit, enforce
 from engagements.selectors import engagement_list_for_user, engagement_user_can_edit
 from rag import selectors
 from rag.embeddings import EmbeddingError
@@ -103,6 +104,7 @@ def _batch_response(request: HttpRequest, batch: IngestionBatch, *, changed: boo
 @require_POST
 def kb_upload(request: HttpRequest, uuid: str) -> HttpResponse:
     kb = _get_kb(request, uuid, edit=True)
+    enforce(Limit("upload-user", request.user.pk, "Your uploads"))
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "rag/_batch.html", {"upload_error": "Choose at least one file or .zip archive."})

@@ -12,7 +12,7 @@ from accounts.services import client_create, user_create_client_member, user_cre
 from engagements.models import Engagement
 from engagements.services import engagement_create
 
-pytest_plugins = ["tests.fixtures_services"]
+pytest_plugins = ["tests.fixtures_services", "tests.crawl"]
 
 PASSWORD = "test-pass-1234"
 

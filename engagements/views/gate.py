@@ -66,7 +66,11 @@ def go_back(request: HttpRequest, uuid: str) -> HttpResponse:
 def criterion_check(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
     engagement = get_engagement_for_user(request, uuid)
     criterion = get_object_or_404(GateCriterion, engagement=engagement, uuid=item)
-    services.criterion_check(criterion=criterion, actor=request.user, checked=request.POST.get("checked") == "on")
+    try:
+        services.criterion_check(criterion=criterion, actor=request.user, checked=request.POST.get("checked") == "on")
+    except ValidationError as error:
+        # e.g. an evidence criterion, which the product computes: say so instead of failing the request
+        return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain; charset=utf-8")
     return _gate(request, engagement, gate_phase=criterion.phase)
 
 

@@ -99,6 +99,7 @@ class Answer(models.Model):
     text = models.TextField(blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
+    error_detail = models.TextField(blank=True, help_text="The full reason, for provider staff: may name hosts.")
     confidence = models.FloatField(null=True, blank=True)
     citations = models.JSONField(default=list, blank=True, help_text="The numbered passages given to the model.")
     chunks_truncated = models.PositiveSmallIntegerField(default=0, help_text="Passages cut to fit the context.")

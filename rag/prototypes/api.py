@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from accounts.selectors import user_is_provider
 from rag.prototypes import selectors, services
 
 router = Router(tags=["Prototypes"])
@@ -94,7 +95,7 @@ def prototype_answer(request: HttpRequest, uuid: UUID, payload: QuestionIn) -> d
         "question": answer.question,
         "status": answer.status,
         "text": answer.text,
-        "error": answer.error,
+        "error": answer.error_detail if user_is_provider(request.user) and answer.error_detail else answer.error,
         "confidence": answer.confidence,
         "citations": answer.citations,
         "timings_ms": {

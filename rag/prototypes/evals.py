@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.ratelimit import Limit, enforce
 from deployments.gateway import ModelEndpointError, chat_complete
 from rag.evaluation import metrics as m
 from rag.evaluation.judge import JUDGE_SCHEMA, judge_messages, parse_judgement
@@ -42,6 +43,8 @@ def eval_run_create(
     total = dataset.cases.filter(status=EvalCase.Status.READY).count()
     if total == 0:
         raise ValidationError("The dataset has no ready cases: add or approve some first.")
+    if user is not None:
+        enforce(Limit("eval-run-user", user.pk, "Your evaluation runs"))
     run = EvalRun(dataset=dataset, version=version, created_by=user, k=k, use_judge=use_judge, total=total)
     run.full_clean()
     run.save()
@@ -89,7 +92,7 @@ def eval_case_score(*, run: EvalRun, case: EvalCase) -> EvalResult:
         "total_ms": outcome.total_ms,
         "prompt_tokens": outcome.prompt_tokens,
         "completion_tokens": outcome.completion_tokens,
-        "error": outcome.error,
+        "error": outcome.error_detail or outcome.error,  # eval runs are provider staff's: the full reason
         "abstention_correct": outcome.abstained == case.unanswerable,
     }
     if relevant:

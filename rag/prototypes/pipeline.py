@@ -22,13 +22,18 @@ ABSTAIN_TEXT = (
     "The documents do not answer this question: no passage matched it closely enough "
     "(best match {confidence:.2f}, threshold {threshold:.2f})."
 )
+SEARCH_UNAVAILABLE = (
+    "The documents could not be searched just now, so no answer was written. The failure is logged for the "
+    "engagement team; try again in a few minutes."
+)
 
 
 @dataclass
 class Outcome:
     text: str = ""
     abstained: bool = False
-    error: str = ""
+    error: str = ""  # what anyone asking may read
+    error_detail: str = ""  # what provider staff read: may name endpoints and their hosts
     confidence: float = 0.0
     passages: list[Passage] = field(default_factory=list)
     truncated: int = 0
@@ -59,7 +64,7 @@ def run_pipeline(*, version: PrototypeVersion, question: str, caller: str) -> It
     try:
         found = retrieval.retrieve(version=version, question=question)
     except retrieval.RetrievalError as exc:
-        outcome.error = f"Retrieval failed: {exc}"
+        outcome.error, outcome.error_detail = SEARCH_UNAVAILABLE, f"Retrieval failed: {exc}"
         outcome.total_ms = (time.perf_counter() - started) * 1000
         yield Event("error", text=outcome.error, outcome=outcome)
         yield Event("done", outcome=outcome)
@@ -99,7 +104,7 @@ def run_pipeline(*, version: PrototypeVersion, question: str, caller: str) -> It
         for piece in stream:
             yield Event("token", text=piece)
     except ModelEndpointError as exc:
-        outcome.error = str(exc)
+        outcome.error, outcome.error_detail = exc.public_message, str(exc)
         yield Event("error", text=outcome.error, outcome=outcome)
     outcome.text = stream.text
     outcome.model_call = stream.call

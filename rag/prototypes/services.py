@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from config.ratelimit import Limit, enforce
 from rag.models import Answer, Prototype, PrototypeVersion
 from rag.prototypes.pipeline import Event, run_pipeline
 from rag.prototypes.prompting import validate_templates
@@ -100,6 +101,12 @@ def answer_create(*, version: PrototypeVersion, question: str, user: Any = None)
         raise ValidationError(
             {"question": f"Questions are limited to {MAX_QUESTION_CHARS} characters; this one has {len(question)}."}
         )
+    if user is not None:
+        client = version.prototype.knowledge_base.engagement.client
+        enforce(
+            Limit("ask-user", user.pk, "Your questions"),
+            Limit("ask-client", client.pk, f"Questions to {client.name}'s prototypes"),
+        )
     answer = Answer(version=version, question=question, asked_by=user)
     answer.full_clean()
     answer.save()
@@ -136,6 +143,7 @@ def _answer_record(*, answer: Answer, outcome: Any) -> None:
             else Answer.Status.DONE
         )
         answer.text, answer.error, answer.confidence = outcome.text, outcome.error, outcome.confidence
+        answer.error_detail = outcome.error_detail
         answer.citations, answer.chunks_truncated = outcome.citations, outcome.truncated
         answer.embed_ms, answer.retrieval_ms = outcome.embed_ms, outcome.retrieval_ms
         answer.ttft_ms, answer.total_ms = outcome.ttft_ms, outcome.total_ms

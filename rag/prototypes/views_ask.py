@@ -6,13 +6,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import provider_required
 from engagements.selectors import engagement_list_for_user, engagement_user_can_edit
+from rag import originals
 from rag.models import Answer, Chunk, EvalRun, KnowledgeBase, Prototype
+from rag.parsers import ParseError
 from rag.prototypes import selectors, services
 from rag.prototypes.feedback import feedback_create
 from rag.prototypes.forms import AskForm, CloneForm, FeedbackForm, PrototypeCreateForm, VersionForm
@@ -176,7 +178,11 @@ def citation(request: HttpRequest, answer: Answer, n: int, *, portal: bool = Fal
     )
 
 
-def cited_document(request: HttpRequest, answer: Answer, n: int) -> FileResponse:
+def cited_document(request: HttpRequest, answer: Answer, n: int, *, portal: bool = False) -> HttpResponseBase:
+    """The cited document: PDF and plain text as themselves, any other format as its extracted text in our page.
+
+    ``?download=1`` gives the original as an attachment. No original is ever rendered as a page of this site.
+    """
     cited = next((c for c in answer.citations if c["n"] == n), None)
     chunk = (
         Chunk.objects.filter(pk=cited["chunk_id"], knowledge_base=answer.version.prototype.knowledge_base)
@@ -188,12 +194,15 @@ def cited_document(request: HttpRequest, answer: Answer, n: int) -> FileResponse
     if chunk is None or not chunk.document.content:
         raise Http404("The cited document's file is not available.")
     document = chunk.document
-    return FileResponse(
-        document.content.open("rb"),
-        filename=document.file_name or document.external_id.rsplit("/", 1)[-1],
-        content_type=document.mime_type or None,
-        as_attachment=False,
-    )
+    download = request.GET.get("download") == "1"
+    if download or originals.shown_inline(document):
+        return originals.original_response(document, download=download)
+    try:
+        parsed, error = originals.extracted_text(document), ""
+    except ParseError as exc:
+        parsed, error = None, str(exc)
+    context = {"document": document, "parsed": parsed, "error": error, "answer": answer, "n": n, "portal": portal}
+    return render(request, "rag/prototypes/document_text.html", context)
 
 
 @provider_required
@@ -202,8 +211,8 @@ def answer_citation(request: HttpRequest, uuid: Any, n: int) -> HttpResponse:
 
 
 @provider_required
-def answer_document(request: HttpRequest, uuid: Any, n: int) -> HttpResponse:
-    return cited_document(request, _answer(request, uuid), n)  # type: ignore[return-value]
+def answer_document(request: HttpRequest, uuid: Any, n: int) -> HttpResponseBase:
+    return cited_document(request, _answer(request, uuid), n)
 
 
 def give_feedback(request: HttpRequest, answer: Answer, *, portal: bool = False) -> HttpResponse:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
@@ -78,8 +78,8 @@ def answer_citation(request: HttpRequest, uuid: Any, n: int) -> HttpResponse:
 
 
 @login_required
-def answer_document(request: HttpRequest, uuid: Any, n: int) -> HttpResponse:
-    return cited_document(request, _answer(request, uuid), n)  # type: ignore[return-value]
+def answer_document(request: HttpRequest, uuid: Any, n: int) -> HttpResponseBase:
+    return cited_document(request, _answer(request, uuid), n, portal=True)
 
 
 @login_required

@@ -204,7 +204,9 @@ def _breaker_state(deployment: Any) -> str:
     import redis
     from django.conf import settings
 
-    stored = redis.Redis.from_url(settings.REDIS_URL).get(f"{settings.REDIS_KEY_PREFIX}:gw:breaker:{deployment.pk}")
+    stored: Any = redis.Redis.from_url(settings.REDIS_URL).get(
+        f"{settings.REDIS_KEY_PREFIX}:gw:breaker:{deployment.pk}"
+    )
     return str(json.loads(stored or "{}").get("state"))
 
 

@@ -45,7 +45,7 @@ def test_an_fde_starts_an_eval_run_and_watches_it_finish(
     page.uncheck("input[name=use_judge]")
     page.click("text=Start run")
 
-    page.wait_for_selector("#run-progress .progress-bar")
+    page.wait_for_selector("#run-progress .progress-bar", state="attached")  # 0% is zero pixels wide
     page.wait_for_selector("#results td:has-text('pallet')", timeout=120_000)  # the finished page, reloaded once
 
     run = EvalRun.objects.get()

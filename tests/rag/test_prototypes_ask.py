@@ -114,8 +114,37 @@ def test_a_down_model_endpoint_gives_a_clear_error_in_the_answer(
 
     assert events[-1][0] == "done"
     assert answer.status == Answer.Status.FAILED
-    assert "refused the connection" in answer.error and "Down" in answer.error
-    assert "refused the connection" in events[-1][1]
+    assert "refused the connection" in answer.error_detail and "Down" in answer.error_detail
+    assert "refused the connection" in events[-1][1], "provider staff see the full reason"
+    assert "not answering" in answer.error and "127.0.0.1" not in answer.error
+
+
+def test_a_client_user_asking_a_down_model_learns_what_happens_but_no_internal_host(
+    member_http: HttpClient, prototype: Prototype, closed_port: int
+) -> None:
+    down = deployment_save(name="Secret box", base_url=f"http://127.0.0.1:{closed_port}/v1", served_model_name="x")
+    prototype_version_save(prototype=prototype, deployment=down)
+    response = member_http.post(f"/portal/prototypes/{prototype.uuid}/ask/", {"question": "Claim deadline?"})
+    assert response.status_code == 200
+    answer = Answer.objects.latest("created_at")
+    stream = member_http.get(f"/portal/answers/{answer.uuid}/stream/")
+    body = b"".join(stream.streaming_content).decode()  # type: ignore[attr-defined]
+    page = member_http.get(f"/portal/prototypes/{prototype.uuid}/").content.decode()
+    for shown in (body, page):
+        assert "not answering right now" in shown and "try again in a few minutes" in shown
+        assert "127.0.0.1" not in shown and str(closed_port) not in shown and "Secret box" not in shown
+
+
+def test_the_api_gives_the_full_reason_to_provider_staff_only(
+    fde_http: HttpClient, member_http: HttpClient, prototype: Prototype, closed_port: int
+) -> None:
+    down = deployment_save(name="Secret box", base_url=f"http://127.0.0.1:{closed_port}/v1", served_model_name="x")
+    prototype_version_save(prototype=prototype, deployment=down)
+    url = f"/api/prototypes/{prototype.uuid}/answers"
+    client_view = member_http.post(url, {"question": "Claim deadline?"}, content_type="application/json").json()
+    staff_view = fde_http.post(url, {"question": "Claim deadline?"}, content_type="application/json").json()
+    assert "127.0.0.1" not in client_view["error"] and "not answering" in client_view["error"]
+    assert f"127.0.0.1:{closed_port}" in staff_view["error"]
 
 
 def test_answers_keep_the_version_they_came_from(prototype: Prototype, fde: Any) -> None:
