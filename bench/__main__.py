@@ -10,7 +10,7 @@ import importlib.util
 import subprocess
 import sys
 
-BENCHES = ["bench.ingest", "bench.query", "bench.answer", "bench.eval", "bench.call_log"]
+BENCHES = ["bench.ingest", "bench.query", "bench.retrieval", "bench.answer", "bench.eval", "bench.call_log"]
 
 
 def main() -> None:
