@@ -5,7 +5,8 @@
         query="How long do we have to report damage?",
         mode="hybrid",            # "vector" | "keyword" | "hybrid"
         top_k=8,
-        weights=(1.0, 1.0),       # (vector, keyword) weights in reciprocal rank fusion
+        weights=(0.75, 0.25),     # (vector, keyword) shares of the fused score
+        fusion="convex",          # or "rrf" (reciprocal rank fusion)
         rerank=False,             # or True for the configured reranker, or pass reranker=...
         embedding_model=None,     # an EmbeddingModel indexing this base; default: the base's first
         filters=SearchFilters(document_ids=[...], source_ids=[...], date_from=..., date_to=...),
@@ -15,14 +16,13 @@
         hit.char_start, hit.char_end, hit.text
         hit.vector_score, hit.keyword_score, hit.fused_score, hit.rerank_score   # None where the step did not run
     response.timings  # {"embedding_ms", "vector_ms", "keyword_ms", "fusion_ms", "rerank_ms", "total_ms"}
+    response.vector_scores  # the best vector candidates' similarities, for rag.abstention
 
 Vector search orders by cosine distance on the model's own partial HNSW index (with pgvector's iterative scan, so
-filters do not starve the result). Keyword search is Postgres full text with ``websearch_to_tsquery`` in the base's
-text search configuration; when every word is required and nothing matches (typical of a question), it falls back
-to matching any of its words found in fewer than ``COMMON_TERM_CHUNKS`` chunks or 5% of a base of more than 4,000
-(a more common word ranks like a stop word in any language, and leaving it out bounds the cost on large bases).
-Hybrid fuses both ranked lists with weighted reciprocal rank fusion, ``w / (rrf_k + rank)``. Disabled chunks and
-documents that are not ready are never returned.
+filters do not starve the result). Keyword search is BM25 over the base's term statistics in its text search
+configuration (``rag.services.bm25``); quoted phrases and ``-word`` exclusions narrow its matches. Hybrid combines
+the two by weighted min-max normalised scores (``fuse``); ties go to the stronger single signal. Disabled chunks
+and documents that are not ready are never returned.
 """
 
 from __future__ import annotations
