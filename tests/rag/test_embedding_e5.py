@@ -46,7 +46,7 @@ def test_a_prototype_over_e5_starts_with_the_settings_measured_for_it(engagement
     deployment = deployment_save(name="Unused", base_url="http://127.0.0.1:9/v1", served_model_name="m")
     e5 = prototype_create(knowledge_base=kb, name="E5", deployment=deployment, embedding_model=embedding_model_e5())
     version = prototype_latest_version(prototype=e5)
-    assert (version.vector_weight, version.keyword_weight, version.abstain_below) == (0.85, 0.15, 0.0115)
+    assert (version.vector_weight, version.keyword_weight, version.abstain_below) == (0.85, 0.15, 0.0129)
     minilm = prototype_create(
         knowledge_base=kb,
         name="MiniLM",
