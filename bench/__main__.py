@@ -13,6 +13,7 @@ import sys
 BENCHES = [
     "bench.ingest",
     "bench.query",
+    "bench.retrieval",
     "bench.answer",
     "bench.eval",
     "bench.call_log",

@@ -82,7 +82,8 @@ def main() -> None:
         f"Target: at least 85% of the raw encode rate: {'met' if ratio >= 0.85 else 'not met'} ({ratio:.0%}). "
         "The pipeline embeds in groups of about 512 chunks at batch size 64, like the raw run, and stores each group "
         "in one bulk transaction; the rest of its time is its own work: saving the uploads, parsing, chunking, and "
-        "inserting into the HNSW and GIN indexes (langchain-postgres keeps no vector index, so it pays no such "
+        "inserting into the HNSW and GIN indexes and the BM25 term statistics (langchain-postgres keeps no vector "
+        "index, so it pays no such "
         f"cost): {pipeline_s - encode_s:.1f} s of this run, {(pipeline_s - encode_s) / len(corpus) * 1000:.0f} ms "
         "per document.",
     ]

@@ -89,7 +89,6 @@ def prototype(name: str = "Bench prototype") -> Any:
         deployment=deployment,
         embedding_model=kb.embedding_models.first(),
         max_tokens=64,
-        abstain_below=0.2,
     )
 
 

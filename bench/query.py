@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import functools
 import random
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -68,32 +69,149 @@ def _timed(paths: dict[str, Callable[[str], Any]], queries: list[str]) -> dict[s
     return times
 
 
+FLOOR_SQL = f"""
+    WITH corpus AS (
+        SELECT chunks::float8 AS n, tokens::float8 / greatest(chunks, 1) AS avgdl
+        FROM rag_keywordcorpus WHERE knowledge_base_id = %(kb)s),
+    w AS (
+        SELECT q.lexeme AS term,
+               coalesce(array_length(q.positions, 1), 1) * ln(1 + (corpus.n - t.df + 0.5) / (t.df + 0.5)) AS weight
+        FROM unnest(to_tsvector('simple', %(text)s)) q
+        JOIN rag_keywordterm t ON t.knowledge_base_id = %(kb)s AND t.term = q.lexeme AND t.df > 0
+        CROSS JOIN corpus),
+    k AS (
+        SELECT c.id AS chunk_id,
+               sum(w.weight * u.tf / (u.tf + 1.2 * (1 - 0.75 + 0.75 * c.term_count / corpus.avgdl))) AS s
+        FROM rag_chunk c CROSS JOIN corpus
+        CROSS JOIN LATERAL (
+            SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf
+            FROM unnest(ts_filter(setweight(c.search_vector, 'A', (SELECT array_agg(term) FROM w)), '{{a}}'))) u
+        JOIN w ON w.term = u.lexeme
+        WHERE c.knowledge_base_id = %(kb)s
+          AND c.search_vector @@ (SELECT string_agg(quote_literal(term), ' | ') FROM w)::tsquery
+        GROUP BY c.id ORDER BY s DESC LIMIT 40),
+    v AS (
+        SELECT e.chunk_id, 1 - (e.embedding::vector({DIMS}) <=> %(q)s::vector({DIMS})) AS s
+        FROM rag_chunkembedding e WHERE e.model_id = %(m)s AND e.knowledge_base_id = %(kb)s
+        ORDER BY e.embedding::vector({DIMS}) <=> %(q)s::vector({DIMS}) LIMIT 40),
+    fused AS (
+        SELECT chunk_id, 0.75 * coalesce((s - min(s) OVER ()) / nullif(max(s) OVER () - min(s) OVER (), 0), 1) AS x
+        FROM v
+        UNION ALL
+        SELECT chunk_id, 0.25 * coalesce((s - min(s) OVER ()) / nullif(max(s) OVER () - min(s) OVER (), 0), 1)
+        FROM k)
+    SELECT chunk_id, sum(x) FROM fused GROUP BY chunk_id ORDER BY 2 DESC LIMIT 8"""  # noqa: S608
+
+
 def _raw_hybrid(kb: Any, model: Any) -> Callable[[str], Any]:
-    """The floor: one SQL statement doing vector and keyword search and RRF, after embedding the query."""
+    """The floor: one hand-written SQL statement doing exact BM25 over every chunk holding a query word, vector
+    search and the same convex fusion, after embedding the query."""
     from django.db import connection
 
     from rag.embeddings import embed_query
-
-    sql = f"""
-        WITH v AS (
-            SELECT e.chunk_id, row_number() OVER (ORDER BY e.embedding::vector({DIMS}) <=> %(q)s::vector({DIMS})) r
-            FROM rag_chunkembedding e WHERE e.model_id = %(m)s AND e.knowledge_base_id = %(kb)s
-            ORDER BY e.embedding::vector({DIMS}) <=> %(q)s::vector({DIMS}) LIMIT 40),
-        k AS (
-            SELECT c.id AS chunk_id, row_number() OVER (ORDER BY ts_rank_cd(c.search_vector, q) DESC) r
-            FROM rag_chunk c, websearch_to_tsquery('simple', %(text)s) q
-            WHERE c.knowledge_base_id = %(kb)s AND c.search_vector @@ q LIMIT 40)
-        SELECT chunk_id, sum(1.0 / (60 + r)) s FROM (SELECT * FROM v UNION ALL SELECT * FROM k) x
-        GROUP BY chunk_id ORDER BY s DESC LIMIT 8"""  # noqa: S608
 
     def run(query: str) -> Any:
         vector = "[" + ",".join(f"{x:.7g}" for x in embed_query(model, query)) + "]"
         with connection.cursor() as cursor:
             cursor.execute("SET hnsw.ef_search = 100")
-            cursor.execute(sql, {"q": vector, "m": model.pk, "kb": kb.pk, "text": query})
+            cursor.execute(FLOOR_SQL, {"q": vector, "m": model.pk, "kb": kb.pk, "text": query})
             return cursor.fetchall()
 
     return run
+
+
+def _same_statements(kb: Any, model: Any) -> Callable[[str], Any]:
+    """The statements ``search()`` sends (BM25 passes and vector search), back to back on a raw cursor, fused in
+    Python: what ``search()`` costs without its own bookkeeping (loading the hits' chunks and documents)."""
+    from rag.embeddings import embed_query
+    from rag.services import bm25
+    from rag.services.search import _filter_sql, _vector_search, fuse
+
+    where, params = _filter_sql(kb, None)
+
+    def run(query: str) -> Any:
+        vector = embed_query(model, query)
+        fused = fuse(_vector_search(model, vector, where, params, 40), bm25.search(kb, query, where, params, 40))
+        return sorted(fused, key=lambda cid: fused[cid].order_key)[:8]
+
+    return run
+
+
+SPARSE_DIMS = 1_000_000
+_SPARSE_BUILD = f"""
+    CREATE TABLE bench_bm25_sparse AS
+    WITH corpus AS (SELECT tokens::float8 / chunks AS avgdl FROM rag_keywordcorpus WHERE knowledge_base_id = %(kb)s),
+    postings AS (
+        SELECT c.id, abs(hashtext(u.lexeme)) %% {SPARSE_DIMS} + 1 AS dim,
+               sum(coalesce(array_length(u.positions, 1), 1)) AS tf, max(c.term_count) AS dl
+        FROM rag_chunk c, unnest(c.search_vector) u WHERE c.knowledge_base_id = %(kb)s GROUP BY 1, 2)
+    SELECT p.id, ('{{' || string_agg(p.dim || ':' || (p.tf / (p.tf + 1.2 * (0.25 + 0.75 * p.dl / corpus.avgdl))),
+                                       ',' ORDER BY p.dim) || '}}/{SPARSE_DIMS}')::sparsevec AS v
+    FROM postings p CROSS JOIN corpus GROUP BY p.id, corpus.avgdl
+"""  # noqa: S608
+_SPARSE_QUERY = f"""
+    WITH corpus AS (SELECT chunks::float8 AS n FROM rag_keywordcorpus WHERE knowledge_base_id = %(kb)s),
+    q AS (
+        SELECT ('{{' || string_agg(dim || ':' || w, ',' ORDER BY dim) || '}}/{SPARSE_DIMS}')::sparsevec AS v FROM (
+            SELECT abs(hashtext(t.term)) %% {SPARSE_DIMS} + 1 AS dim,
+                   sum(ln(1 + (corpus.n - t.df + 0.5) / (t.df + 0.5))) AS w
+            FROM unnest(tsvector_to_array(to_tsvector('simple', %(text)s))) q(term)
+            JOIN rag_keywordterm t ON t.knowledge_base_id = %(kb)s AND t.term = q.term CROSS JOIN corpus GROUP BY 1
+        ) terms)
+    SELECT s.id FROM bench_bm25_sparse s, q ORDER BY s.v <#> q.v LIMIT 40"""  # noqa: S608
+
+
+def _sparse_paths(kb: Any, queries: list[str]) -> tuple[dict[str, Callable[[str], Any]], list[str]]:
+    """BM25 as pgvector sparse vectors (hashed terms), for the record of why the product keeps term statistics."""
+    from django.db import connection, transaction
+
+    from rag.services import bm25
+    from rag.services.search import _filter_sql
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_bm25_sparse")
+        started = time.perf_counter()
+        cursor.execute(_SPARSE_BUILD, {"kb": kb.pk})
+        build_s = time.perf_counter() - started
+        started = time.perf_counter()
+        cursor.execute("CREATE INDEX bench_bm25_sparse_hnsw ON bench_bm25_sparse USING hnsw (v sparsevec_ip_ops)")
+        index_s = time.perf_counter() - started
+        cursor.execute("ANALYZE bench_bm25_sparse")
+
+    def sparse(exact: bool) -> Callable[[str], Any]:
+        def run(query: str) -> list[int]:
+            with transaction.atomic(), connection.cursor() as cursor:
+                if exact:
+                    cursor.execute("SET LOCAL enable_indexscan = off")
+                else:
+                    cursor.execute("SET LOCAL hnsw.ef_search = 100")
+                cursor.execute(_SPARSE_QUERY, {"kb": kb.pk, "text": query})
+                return [r[0] for r in cursor.fetchall()]
+
+        return run
+
+    where, params = _filter_sql(kb, None)
+    exact, approximate = sparse(True), sparse(False)
+    overlap = [len(set(exact(q)) & set(approximate(q))) / 40 for q in queries[:30]]
+    agree = [set(exact(q)) == {cid for cid, _ in bm25.search(kb, q, where, params, 40)} for q in queries[:30]]
+    notes = [
+        f"building the sparse vectors took {build_s:.1f} s and their HNSW index {index_s:.1f} s (every change in "
+        "the base's average chunk length means rebuilding both)",
+        f"HNSW over the sparse vectors found {statistics.fmean(overlap):.0%} of the exact top 40",
+        f"the exact sparse scan and the product's BM25 returned the same top 40 for {sum(agree)} of {len(agree)} "
+        "queries (hash collisions and ties aside)",
+    ]
+    return {
+        "BM25 keyword search (term statistics, GIN, MaxScore): the product's": functools.partial(
+            bm25.search, kb, where=where, params=params, limit=40
+        ),
+        "BM25 as `sparsevec`, exact scan": exact,
+        "BM25 as `sparsevec`, HNSW": approximate,
+    }, notes
+
+
+def _reranked(search: Callable[..., Any], kb: Any, reranker: Any, query: str) -> Any:
+    return search(knowledge_base=kb, query=query, mode="hybrid", top_k=8, reranker=reranker)
 
 
 def _recall(kb: Any, model: Any, vectors: np.ndarray, samples: int, rng: np.random.Generator) -> float:
@@ -147,8 +265,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="Write the figures into bench/README.md.")
     args = parser.parse_args()
     setup.django_setup()
-    from rag.embeddings import embed_query, local_model
+    from rag.embeddings import embed_query, local_model, local_model_path
     from rag.models import EmbeddingModel
+    from rag.rerank import CrossEncoderReranker
     from rag.services.knowledge_base import embedding_model_default, embedding_model_register
     from rag.services.search import search
 
@@ -187,25 +306,41 @@ def main() -> None:
     ):
         paths: dict[str, Callable[[str], Any]] = {
             "`search()` hybrid, top 8": functools.partial(_hybrid, search, kb),
-            "raw SQL hybrid floor": _raw_hybrid(kb, model),
+            "hand-written SQL floor (one statement, exact BM25 + vector + fusion)": _raw_hybrid(kb, model),
+            "the statements `search()` sends, on a raw cursor": _same_statements(kb, model),
             "query embedding alone (MiniLM)": functools.partial(embed_query, model),
         }
+        if kb is large:
+            # No reranking model ships its weights in a PyPI package; a cross-encoder the size of
+            # ms-marco-MiniLM-L-6-v2 (MiniLM-L6's own weights, loaded as one) shows what the stage costs.
+            reranker = CrossEncoderReranker(local_model_path())
+            paths["`search()` hybrid + rerank of 40 candidates (MiniLM-L6-sized cross-encoder)"] = functools.partial(
+                _reranked, search, kb, reranker
+            )
         store = _langchain_store(small_texts, small_vectors) if kb is small else None
         if store is not None:
             paths["langchain-postgres `similarity_search`, k=8 (vector only, no index)"] = functools.partial(
                 store.similarity_search, k=8
             )
-        for name, times in _timed(paths, queries).items():
-            _, p50, p95 = setup.summary(times)
-            rows.append(f"| {label} | {name} | {p50:.1f} | {p95:.1f} |")
-            if kb is large and name.startswith("`search()`"):
-                large_p95_verdict = "met" if p95 <= 50 else "not met"
+        measured = {name: setup.summary(times) for name, times in _timed(paths, queries).items()}
+        floor = min((v for n, v in measured.items() if "floor" in n or "raw cursor" in n), key=lambda v: v[2])
+        for name, (_, p50, p95) in measured.items():
+            ratio = f"{p50 / floor[1]:.2f}× / {p95 / floor[2]:.2f}×" if name.startswith("`search()`") else ""
+            rows.append(f"| {label} | {name} | {p50:.1f} | {p95:.1f} | {ratio} |")
+            if kb is large and name == "`search()` hybrid, top 8":
+                within = p50 <= 1.2 * floor[1] and p95 <= 1.2 * floor[2]
+                large_p95_verdict = "met" if within else "not met"
         if store is not None:
             store.delete_collection()
         recall = _recall(kb, model, vectors, 50, rng)
         recalls.append(f"| {label} | {recall:.3f} |")
         worst_recall = min(worst_recall, recall)
 
+    sparse_paths, sparse_notes = _sparse_paths(large, queries)
+    sparse_rows = []
+    for name, times in _timed(sparse_paths, queries).items():
+        _, p50, p95 = setup.summary(times)
+        sparse_rows.append(f"| {args.large // 1000}k | {name} | {p50:.1f} | {p95:.1f} |")
     recall_verdict = "met" if worst_recall >= 0.98 else "not met"
     lines = [
         f"### Query latency and recall ({dt.date.today():%Y-%m-%d}, {args.queries} queries, 2 CPU cores, "
@@ -214,13 +349,16 @@ def main() -> None:
         f"The {args.small // 1000}k base holds real MiniLM vectors of short policy sentences (encoding them took "
         f"{encode_s:.0f} s, {args.small / encode_s:.0f} chunks/s); the {args.large // 1000}k base holds synthetic "
         "vectors (each one of those real vectors plus Gaussian noise, σ = 0.03 per dimension, renormalised) with the "
-        "same kind of text. Every latency includes embedding the query with MiniLM. The SQL floor matches keywords "
-        "with all words only; `search()` also falls back to any uncommon word when no chunk has them all, and "
-        "loads each hit's chunk, document and provenance. The paths take turns on every query, so a load spike "
-        "on the shared machine hits them alike.",
+        "same kind of text. Every latency includes embedding the query with MiniLM. Both floors do the same BM25 "
+        "(exact, every chunk holding any query word is a candidate), vector and fusion work as `search()`: the first "
+        "as one hand-written statement that scores every candidate, the second as the very statements `search()` "
+        "sends (BM25 pruned MaxScore-style) without loading the hits' chunks, documents and provenance; neither "
+        "checks disabled chunks or document status. The rerank row is reported on its own and not held to the "
+        "1.2× target. The paths take turns on every query, so a load spike on the shared machine hits them alike; "
+        "`make bench` re-runs it all for figures from a quiet machine.",
         "",
-        "| chunks | query path | p50 ms | p95 ms |",
-        "| --- | --- | ---: | ---: |",
+        "| chunks | query path | p50 ms | p95 ms | against the faster floor (p50 / p95) |",
+        "| --- | --- | ---: | ---: | ---: |",
         *rows,
         "",
         "HNSW recall@10 against exact search (50 queries near stored vectors, iterative scan on):",
@@ -229,7 +367,17 @@ def main() -> None:
         "| --- | ---: |",
         *recalls,
         "",
-        f"Targets: hybrid p95 at most 50 ms at {args.large // 1000}k chunks: {large_p95_verdict}; recall@10 at least "
+        "Keyword ranking alone, as the product keeps it and as pgvector sparse vectors with BM25 weights (terms "
+        "hashed to a million dimensions, document side saturated and length-normalised, query side idf):",
+        "",
+        "| chunks | keyword path | p50 ms | p95 ms |",
+        "| --- | --- | ---: | ---: |",
+        *sparse_rows,
+        "",
+        "; ".join(sparse_notes).capitalize() + ".",
+        "",
+        f"Targets: hybrid `search()` within 1.2× the faster floor (p50 and p95) at {args.large // 1000}k chunks: "
+        f"{large_p95_verdict}; recall@10 at least "
         f"0.98: {recall_verdict}. The figures are taken on a 2-core machine shared with other work, so a single "
         "MiniLM query encode alone varies from a few to a few hundred milliseconds; compare rows within a table.",
     ]

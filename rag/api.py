@@ -69,8 +69,8 @@ class SearchIn(Schema):
     query: str
     mode: str = "hybrid"
     top_k: int = 8
-    vector_weight: float = 1.0
-    keyword_weight: float = 1.0
+    vector_weight: float = 0.75
+    keyword_weight: float = 0.25
     rerank: bool = False
     embedding_model: str | None = None
     document_ids: list[UUID] = []

@@ -9,7 +9,7 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
 from rag.models import KnowledgeBase
-from rag.services.search import SearchFilters, search
+from rag.services.search import DEFAULT_WEIGHTS, SearchFilters, search
 
 
 class KnowledgeBaseRetriever(BaseRetriever):
@@ -18,7 +18,7 @@ class KnowledgeBaseRetriever(BaseRetriever):
     knowledge_base_id: int
     mode: str = "hybrid"
     top_k: int = 5
-    weights: tuple[float, float] = (1.0, 1.0)
+    weights: tuple[float, float] = DEFAULT_WEIGHTS
     rerank: bool = False
     embedding_model: str | None = None
     filters: SearchFilters | None = None

@@ -4,6 +4,7 @@ ingestion, prototypes and answers, evaluation, and feedback."""
 from rag.models.documents import Chunk, ChunkEmbedding, Document, IngestionBatch, JobStatus
 from rag.models.evaluation import EvalCase, EvalDataset, EvalResult, EvalRun
 from rag.models.feedback import Feedback
+from rag.models.keyword import KeywordCorpus, KeywordTerm
 from rag.models.knowledge import DataSource, EmbeddingModel, KnowledgeBase, TextSearchConfig
 from rag.models.prototypes import (
     DEFAULT_SYSTEM_PROMPT,
@@ -30,6 +31,8 @@ __all__ = [
     "Feedback",
     "IngestionBatch",
     "JobStatus",
+    "KeywordCorpus",
+    "KeywordTerm",
     "KnowledgeBase",
     "Prototype",
     "PrototypeVersion",

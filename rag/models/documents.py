@@ -108,6 +108,13 @@ class Chunk(models.Model):
     is_disabled = models.BooleanField(default=False)
     is_edited = models.BooleanField(default=False)
     search_vector = SearchVectorField(null=True)
+    # BM25's document length: the words the keyword index holds for this chunk (stop words of the base's language
+    # excluded), computed by the database from the vector so it can never disagree with it.
+    term_count = models.GeneratedField(
+        expression=models.Func("search_vector", function="rag_tsvector_length", output_field=models.IntegerField()),
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

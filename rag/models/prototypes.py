@@ -24,6 +24,8 @@ DEFAULT_SYSTEM_PROMPT = (
     "You answer questions about {kb_name} using only the numbered context passages. Cite the passages you use "
     "with their numbers in square brackets, like [1]. If the passages do not contain the answer, say so."
 )
+# rag.abstention.DEFAULT_THRESHOLD, repeated so the models do not import the retrieval code.
+DEFAULT_ABSTAIN_BELOW = 0.085
 DEFAULT_USER_PROMPT = "Context:\n{context}\n\nQuestion: {question}"
 
 
@@ -57,8 +59,16 @@ class PrototypeVersion(models.Model):
     note = models.CharField(max_length=300, blank=True, help_text="What changed, in a few words.")
     embedding_model = models.ForeignKey("rag.EmbeddingModel", on_delete=models.PROTECT, related_name="+")
     retrieval_mode = models.CharField(max_length=10, choices=RetrievalMode.choices, default=RetrievalMode.HYBRID)
-    vector_weight = models.FloatField(default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(10.0)])
-    keyword_weight = models.FloatField(default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(10.0)])
+    vector_weight = models.FloatField(
+        default=0.75,
+        validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
+        help_text="Share of the fused score from meaning (vector search); the two weights are scaled to sum to 1.",
+    )
+    keyword_weight = models.FloatField(
+        default=0.25,
+        validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
+        help_text="Share of the fused score from BM25 keyword ranking.",
+    )
     top_k = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1), MaxValueValidator(50)])
     rerank = models.BooleanField(default=False)
     system_prompt = models.TextField(default=DEFAULT_SYSTEM_PROMPT)
@@ -68,9 +78,10 @@ class PrototypeVersion(models.Model):
     max_tokens = models.PositiveIntegerField(default=256, validators=[MinValueValidator(16), MaxValueValidator(4096)])
     abstain_below = models.FloatField(
         "abstention threshold",
-        default=0.3,
+        default=DEFAULT_ABSTAIN_BELOW,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Below this retrieval confidence (best cosine similarity, 0-1) the prototype declines to answer.",
+        help_text="Below this answerability (how far the best passage stands out from the rest) the prototype "
+        "declines to answer; 0 never declines. Calibrate it from an eval run with unanswerable cases.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -79,7 +79,7 @@ def case_changes(runs: list[EvalRun], results: dict[int, list[EvalResult]]) -> l
     return rows
 
 
-def _chart_json(figure: go.Figure) -> str:
+def chart_json(figure: go.Figure) -> str:
     figure.update_layout(
         margin={"l": 40, "r": 10, "t": 30, "b": 40},
         height=320,
@@ -101,7 +101,7 @@ def quality_chart(runs: list[EvalRun], rows: list[MetricRow]) -> str:
             y=[r.values[i] for r in quality],
         )
     figure.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "score"})
-    return _chart_json(figure)
+    return chart_json(figure)
 
 
 def delta_chart(runs: list[EvalRun], rows: list[MetricRow]) -> str:
@@ -123,7 +123,7 @@ def delta_chart(runs: list[EvalRun], rows: list[MetricRow]) -> str:
         )
     figure.add_vline(x=0, line_dash="dot", line_color="#6c757d")
     figure.update_layout(xaxis={"title": f"change against {runs[0].version} (95% interval)"})
-    return _chart_json(figure)
+    return chart_json(figure)
 
 
 def latency_chart(runs: list[EvalRun], results: dict[int, list[EvalResult]]) -> str:
@@ -133,7 +133,7 @@ def latency_chart(runs: list[EvalRun], results: dict[int, list[EvalResult]]) -> 
             name=str(run.version), y=[r.total_ms for r in results[run.pk] if r.total_ms is not None], boxpoints="all"
         )
     figure.update_layout(yaxis={"title": "ms per case"}, showlegend=False)
-    return _chart_json(figure)
+    return chart_json(figure)
 
 
 def compare_context(*, runs: list[EvalRun]) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from rag.prototypes.prompting import build_prompt
 from rag.prototypes.retrieval import Passage
 
 ABSTAIN_TEXT = (
-    "The documents do not answer this question: no passage matched it closely enough "
-    "(best match {confidence:.2f}, threshold {threshold:.2f})."
+    "The documents do not answer this question: no passage stands out from the rest "
+    "(answerability {confidence:.3f}, below this prototype's threshold {threshold:.3f})."
 )
 SEARCH_UNAVAILABLE = (
     "The documents could not be searched just now, so no answer was written. The failure is logged for the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from rag import abstention
 from rag.embeddings import EmbeddingError
 from rag.services.search import SearchError, SearchHit, search
 
@@ -51,15 +52,12 @@ class Retrieval:
     passages: list[Passage]
     embed_ms: float
     retrieval_ms: float
-    probe_score: float | None = None
+    similarities: tuple[float, ...] = ()  # the best vector candidates' cosine similarities, best first
 
     @property
     def confidence(self) -> float:
-        """The best cosine similarity among the passages: fused rank scores say nothing absolute about a match."""
-        scores = [p.vector_score for p in self.passages if p.vector_score is not None]
-        if self.probe_score is not None:
-            scores.append(self.probe_score)
-        return max(scores) if scores else 0.0
+        """How answerable the question looks (``rag.abstention``); fused scores say nothing absolute about a match."""
+        return abstention.answerability(self.similarities)
 
 
 class RetrievalError(Exception):
@@ -95,15 +93,17 @@ def retrieve(*, version: PrototypeVersion, question: str) -> Retrieval:
         passages = [_passage(hit) for hit in response.hits]
         embed_ms = response.timings.get("embedding_ms", 0.0)
         total_ms = response.timings.get("total_ms", 0.0)
-        probe = None
+        similarities = response.vector_scores
         if version.retrieval_mode == "keyword":
-            # Keyword ranks say nothing about how well the question matches; a one-passage vector probe does.
+            # Keyword ranks say nothing about how well the question matches; a vector probe does.
             probe = search(
                 knowledge_base=kb, query=question, mode="vector", top_k=1, embedding_model=version.embedding_model
             )
             embed_ms += probe.timings.get("embedding_ms", 0.0)
             total_ms += probe.timings.get("total_ms", 0.0)
+            similarities = probe.vector_scores
     except (SearchError, EmbeddingError) as exc:
         raise RetrievalError(str(exc)) from exc
-    probe_score = probe.hits[0].vector_score if probe and probe.hits else None
-    return Retrieval(passages=passages, embed_ms=embed_ms, retrieval_ms=total_ms - embed_ms, probe_score=probe_score)
+    return Retrieval(
+        passages=passages, embed_ms=embed_ms, retrieval_ms=total_ms - embed_ms, similarities=tuple(similarities)
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from rag import abstention
 from rag.evaluation.metrics import mean_or_none
 
 
@@ -72,4 +73,16 @@ def aggregate(results: Sequence[Any]) -> dict[str, Any]:
     summary["judged"] = sum(1 for r in results if r.judge_parsed is not None)
     summary["judge_unparsed"] = sum(1 for r in results if r.judge_parsed is False)
     summary["false_abstentions"] = sum(1 for r in results if r.abstained and not r.case.unanswerable)
+    answerable, unanswerable = abstention_scores(results)
+    summary["abstention_auroc"] = abstention.auroc(answerable, unanswerable)
+    summary["confidence_signal"] = abstention.SIGNAL
     return summary
+
+
+def abstention_scores(results: Sequence[Any]) -> tuple[list[float], list[float]]:
+    """The answerability of each answerable and each unanswerable case, for the abstention curve."""
+    scored = [r for r in results if r.confidence is not None and not r.error]
+    return (
+        [r.confidence for r in scored if not r.case.unanswerable],
+        [r.confidence for r in scored if r.case.unanswerable],
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from rag.prototypes import views_abstention as ab
 from rag.prototypes import views_ask as ask
 from rag.prototypes import views_eval as ev
 
@@ -30,6 +31,11 @@ urlpatterns = [
     path("eval/runs/<uuid:uuid>/progress/", ev.run_progress, name="eval-run-progress"),
     path("eval/runs/<uuid:uuid>/baseline/", ev.run_baseline, name="eval-run-baseline"),
     path("eval/runs/<uuid:uuid>/retry/", ev.run_retry, name="eval-run-retry"),
+    path("eval/runs/<uuid:uuid>/abstention/", ab.run_abstention, name="eval-run-abstention"),
+    path("eval/runs/<uuid:uuid>/abstention/apply/", ab.run_abstention_apply, name="eval-run-abstention-apply"),
+    path(
+        "eval/datasets/<uuid:uuid>/draft-unanswerable/", ab.dataset_draft_unanswerable, name="eval-draft-unanswerable"
+    ),
     path("eval/compare/", ev.run_compare, name="eval-compare"),
     path("feedback/", ev.feedback_queue, name="feedback-queue"),
     path("feedback/<uuid:uuid>/review/", ev.feedback_review, name="feedback-review"),

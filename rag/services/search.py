@@ -5,7 +5,8 @@
         query="How long do we have to report damage?",
         mode="hybrid",            # "vector" | "keyword" | "hybrid"
         top_k=8,
-        weights=(1.0, 1.0),       # (vector, keyword) weights in reciprocal rank fusion
+        weights=(0.75, 0.25),     # (vector, keyword) shares of the fused score
+        fusion="convex",          # or "rrf" (reciprocal rank fusion)
         rerank=False,             # or True for the configured reranker, or pass reranker=...
         embedding_model=None,     # an EmbeddingModel indexing this base; default: the base's first
         filters=SearchFilters(document_ids=[...], source_ids=[...], date_from=..., date_to=...),
@@ -15,14 +16,13 @@
         hit.char_start, hit.char_end, hit.text
         hit.vector_score, hit.keyword_score, hit.fused_score, hit.rerank_score   # None where the step did not run
     response.timings  # {"embedding_ms", "vector_ms", "keyword_ms", "fusion_ms", "rerank_ms", "total_ms"}
+    response.vector_scores  # the best vector candidates' similarities, for rag.abstention
 
 Vector search orders by cosine distance on the model's own partial HNSW index (with pgvector's iterative scan, so
-filters do not starve the result). Keyword search is Postgres full text with ``websearch_to_tsquery`` in the base's
-text search configuration; when every word is required and nothing matches (typical of a question), it falls back
-to matching any of its words found in fewer than ``COMMON_TERM_CHUNKS`` chunks or 5% of a base of more than 4,000
-(a more common word ranks like a stop word in any language, and leaving it out bounds the cost on large bases).
-Hybrid fuses both ranked lists with weighted reciprocal rank fusion, ``w / (rrf_k + rank)``. Disabled chunks and
-documents that are not ready are never returned.
+filters do not starve the result). Keyword search is BM25 over the base's term statistics in its text search
+configuration (``rag.services.bm25``); quoted phrases and ``-word`` exclusions narrow its matches. Hybrid combines
+the two by weighted min-max normalised scores (``fuse``); ties go to the stronger single signal. Disabled chunks
+and documents that are not ready are never returned.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
 
 from rag.embeddings import embed_query
-from rag.models import Chunk, EmbeddingModel, KnowledgeBase, TextSearchConfig
+from rag.models import Chunk, EmbeddingModel, KnowledgeBase
 from rag.rerank import Reranker, configured_reranker
+from rag.services import bm25
 
 MODES = ("hybrid", "vector", "keyword")
 
@@ -86,26 +86,29 @@ class SearchResponse:
     timings: dict[str, float]
     keyword_match: str = ""
     reranker: str = ""
+    # Cosine similarity of the best vector candidates, best first (at least ``VECTOR_NEIGHBOURS`` when the base has
+    # them): how far the best stands out from the rest is what ``rag.abstention`` reads.
+    vector_scores: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _filter_sql(kb: KnowledgeBase, filters: SearchFilters | None) -> tuple[str, list[Any]]:
-    clauses = ["c.knowledge_base_id = %s", "NOT c.is_disabled", "d.status = 'ready'"]
-    params: list[Any] = [kb.pk]
+def _filter_sql(kb: KnowledgeBase, filters: SearchFilters | None) -> tuple[str, dict[str, Any]]:
+    clauses = ["c.knowledge_base_id = %(kb)s", "NOT c.is_disabled", "d.status = 'ready'"]
+    params: dict[str, Any] = {"kb": kb.pk}
     if filters and filters.document_ids:
-        clauses.append("d.uuid = ANY(%s)")
-        params.append([uuid_lib.UUID(str(u)) for u in filters.document_ids])
+        clauses.append("d.uuid = ANY(%(document_ids)s)")
+        params["document_ids"] = [uuid_lib.UUID(str(u)) for u in filters.document_ids]
     if filters and filters.source_ids:
-        clauses.append("d.source_id IN (SELECT id FROM rag_datasource WHERE uuid = ANY(%s))")
-        params.append([uuid_lib.UUID(str(u)) for u in filters.source_ids])
+        clauses.append("d.source_id IN (SELECT id FROM rag_datasource WHERE uuid = ANY(%(source_ids)s))")
+        params["source_ids"] = [uuid_lib.UUID(str(u)) for u in filters.source_ids]
     if filters and filters.date_from:
-        clauses.append("COALESCE(d.document_date, d.created_at) >= %s")
-        params.append(filters.date_from)
+        clauses.append("COALESCE(d.document_date, d.created_at) >= %(date_from)s")
+        params["date_from"] = filters.date_from
     if filters and filters.date_to:
-        clauses.append("COALESCE(d.document_date, d.created_at) <= %s")
-        params.append(filters.date_to)
+        clauses.append("COALESCE(d.document_date, d.created_at) <= %(date_to)s")
+        params["date_to"] = filters.date_to
     return " AND ".join(clauses), params
 
 
@@ -114,66 +117,90 @@ def _vector_literal(vector: Any) -> str:
 
 
 def _vector_search(
-    kb: KnowledgeBase, model: EmbeddingModel, vector: Any, where: str, params: list[Any], limit: int
+    model: EmbeddingModel, vector: Any, where: str, params: dict[str, Any], limit: int
 ) -> list[tuple[int, float]]:
     dims = int(model.dimensions)
     sql = (
-        f"SELECT e.chunk_id, e.embedding::vector({dims}) <=> %s::vector({dims}) AS distance "  # noqa: S608
+        f"SELECT e.chunk_id, e.embedding::vector({dims}) <=> %(vector)s::vector({dims}) AS distance "  # noqa: S608
         "FROM rag_chunkembedding e JOIN rag_chunk c ON c.id = e.chunk_id JOIN rag_document d ON d.id = c.document_id "
-        f"WHERE e.model_id = %s AND e.knowledge_base_id = %s AND {where} ORDER BY distance LIMIT %s"
+        f"WHERE e.model_id = %(model)s AND e.knowledge_base_id = %(kb)s AND {where} ORDER BY distance LIMIT %(limit)s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        # Iterative scan keeps walking the graph until enough rows pass the filters (pgvector 0.8).
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(100, limit)])
-        cursor.execute(sql, [_vector_literal(vector), model.pk, kb.pk, *params, limit])
+        # Iterative scan keeps walking the graph until enough rows pass the filters (pgvector 0.8); both settings in
+        # one statement, as each round trip counts on a fast query.
+        cursor.execute(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', %s, true)",
+            [str(max(100, limit))],
+        )
+        cursor.execute(sql, {**params, "vector": _vector_literal(vector), "model": model.pk, "limit": limit})
         rows = cursor.fetchall()
     return sorted(((int(cid), 1.0 - float(dist)) for cid, dist in rows), key=lambda r: -r[1])
 
 
-# A word in more chunks than this (or than COMMON_TERM_SHARE of a large base) is, for ranking, as good as a stop word in
-# any language: the any-word fallback leaves it out, which keeps the fallback's cost bounded on large bases.
-COMMON_TERM_CHUNKS = 2000
-COMMON_TERM_SHARE = 0.05
-
-_LOOSE_QUERY_SQL = """
-    WITH terms AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s))) AS term)
-    SELECT string_agg(quote_literal(term), ' | ') FROM terms t
-    WHERE (SELECT count(*) FROM (
-        SELECT 1 FROM rag_chunk c WHERE c.knowledge_base_id = %(kb)s
-        AND c.search_vector @@ quote_literal(t.term)::tsquery LIMIT %(cap)s) s) < %(cap)s
-"""
+FUSIONS = ("convex", "rrf")
+# Measured on the public FAQ sets (bench/README.md): a quarter of the weight on keywords helps; half hurts.
+DEFAULT_WEIGHTS = (0.75, 0.25)
+VECTOR_NEIGHBOURS = 10
+RRF_K = 60
 
 
-def _rank(tsquery: str, query_params: list[Any], where: str, params: list[Any], limit: int) -> list[tuple[int, float]]:
-    sql = (
-        f"WITH query AS (SELECT {tsquery} AS q) "  # noqa: S608
-        "SELECT c.id, ts_rank_cd(c.search_vector, query.q) AS score "
-        "FROM rag_chunk c JOIN rag_document d ON d.id = c.document_id CROSS JOIN query "
-        f"WHERE c.search_vector @@ query.q AND {where} ORDER BY score DESC, c.id LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*query_params, *params, limit])
-        return [(int(cid), float(score)) for cid, score in cursor.fetchall()]
+@dataclass
+class Fused:
+    fused: float = 0.0
+    vector_score: float | None = None
+    vector_rank: int | None = None
+    keyword_score: float | None = None
+    keyword_rank: int | None = None
+    vector_part: float = 0.0
+    keyword_part: float = 0.0
+
+    @property
+    def order_key(self) -> tuple[float, float, float, float]:
+        # Ties go to the chunk with the stronger single signal, then the closer meaning, then the better keyword
+        # score: never to whichever chunk happens to have the lower id.
+        return (
+            -self.fused,
+            -max(self.vector_part, self.keyword_part),
+            -(self.vector_score if self.vector_score is not None else -2.0),
+            -(self.keyword_score or 0.0),
+        )
 
 
-def _keyword_search(
-    kb: KnowledgeBase, query: str, where: str, params: list[Any], limit: int
-) -> tuple[list[tuple[int, float]], str]:
-    config = kb.text_search_config if kb.text_search_config in TextSearchConfig.values else "simple"
-    results = _rank("websearch_to_tsquery(%s::regconfig, %s)", [config, query], where, params, limit)
-    if results:
-        return results, "all words"
-    # Nothing has every word (typical of a question): match any of its uncommon words instead.
-    size = kb.documents.filter(status="ready").aggregate(n=Sum("chunk_count"))["n"] or 0
-    cap = min(COMMON_TERM_CHUNKS, max(200, int(size * COMMON_TERM_SHARE)))
-    with connection.cursor() as cursor:
-        cursor.execute(_LOOSE_QUERY_SQL, {"config": config, "query": query, "kb": kb.pk, "cap": cap})
-        loose = cursor.fetchone()[0]
-    if not loose:
-        return [], ""
-    results = _rank("%s::tsquery", [loose], where, params, limit)
-    return results, "any word" if results else ""
+def _normalised(ranked: list[tuple[int, float]]) -> dict[int, float]:
+    """Scores scaled to 0-1 over this query's candidates (min-max): each ranker's scale means nothing to the other."""
+    if not ranked:
+        return {}
+    values = [score for _, score in ranked]
+    low, high = min(values), max(values)
+    return {cid: (score - low) / (high - low) if high > low else 1.0 for cid, score in ranked}
+
+
+def fuse(
+    vector_hits: list[tuple[int, float]],
+    keyword_hits: list[tuple[int, float]],
+    *,
+    weights: tuple[float, float] = (1.0, 1.0),
+    method: str = "convex",
+) -> dict[int, Fused]:
+    """Combine the vector and keyword rankings (each best first) into one score per chunk.
+
+    ``convex``: w_v · v + w_k · k over min-max normalised scores, with the weights scaled to sum to 1; a chunk
+    missing from one list gets 0 there. ``rrf``: reciprocal rank fusion, Σ w / (60 + rank).
+    """
+    total = (weights[0] + weights[1]) or 1.0
+    share = (weights[0] / total, weights[1] / total)
+    result: dict[int, Fused] = {}
+    for index, ranked in enumerate((vector_hits, keyword_hits)):
+        normalised = _normalised(ranked)
+        for rank, (chunk_id, score) in enumerate(ranked, 1):
+            entry = result.setdefault(chunk_id, Fused())
+            part = share[index] * (normalised[chunk_id] if method == "convex" else 1.0 / (RRF_K + rank))
+            if index == 0:
+                entry.vector_score, entry.vector_rank, entry.vector_part = score, rank, part
+            else:
+                entry.keyword_score, entry.keyword_rank, entry.keyword_part = score, rank, part
+            entry.fused += part
+    return result
 
 
 def _model_for(kb: KnowledgeBase, embedding_model: EmbeddingModel | str | None) -> EmbeddingModel:
@@ -195,12 +222,12 @@ def search(
     query: str,
     mode: str = "hybrid",
     top_k: int = 8,
-    weights: tuple[float, float] = (1.0, 1.0),
+    weights: tuple[float, float] = DEFAULT_WEIGHTS,
     rerank: bool = False,
     reranker: Reranker | None = None,
     embedding_model: EmbeddingModel | str | None = None,
     filters: SearchFilters | None = None,
-    rrf_k: int = 60,
+    fusion: str = "convex",
 ) -> SearchResponse:
     started = time.perf_counter()
     query = (query or "").strip()
@@ -208,6 +235,8 @@ def search(
         raise SearchError("Enter a question or some keywords to search for.")
     if mode not in MODES:
         raise SearchError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
+    if fusion not in FUSIONS:
+        raise SearchError(f"Unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}.")
     if not 1 <= top_k <= 100:
         raise SearchError("top_k must be between 1 and 100.")
     if rerank and reranker is None:
@@ -217,33 +246,29 @@ def search(
     model = _model_for(knowledge_base, embedding_model)
     where, params = _filter_sql(knowledge_base, filters)
     pool = max(top_k * 4, 40) if (mode == "hybrid" or reranker) else top_k
+    vector_pool = max(pool, VECTOR_NEIGHBOURS)
     timings = {"embedding_ms": 0.0, "vector_ms": 0.0, "keyword_ms": 0.0, "fusion_ms": 0.0, "rerank_ms": 0.0}
 
+    neighbours: list[tuple[int, float]] = []
     vector_hits: list[tuple[int, float]] = []
     keyword_hits: list[tuple[int, float]] = []
-    keyword_match = ""
     if mode in ("hybrid", "vector"):
         t = time.perf_counter()
         vector = embed_query(model, query)
         timings["embedding_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        vector_hits = _vector_search(knowledge_base, model, vector, where, params, pool)
+        neighbours = _vector_search(model, vector, where, params, vector_pool)
+        vector_hits = neighbours[:pool]
         timings["vector_ms"] = (time.perf_counter() - t) * 1000
     if mode in ("hybrid", "keyword"):
         t = time.perf_counter()
-        keyword_hits, keyword_match = _keyword_search(knowledge_base, query, where, params, pool)
+        keyword_hits = bm25.search(knowledge_base, query, where, params, pool)
         timings["keyword_ms"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    scores: dict[int, dict[str, Any]] = {}
-    for weight, name, ranked in ((weights[0], "vector", vector_hits), (weights[1], "keyword", keyword_hits)):
-        for rank, (chunk_id, score) in enumerate(ranked, 1):
-            entry = scores.setdefault(chunk_id, {"fused": 0.0})
-            entry[f"{name}_score"], entry[f"{name}_rank"] = score, rank
-            entry["fused"] += weight / (rrf_k + rank)
-    ordered = sorted(scores, key=lambda cid: (-scores[cid]["fused"], cid))
-    ordered = ordered[: pool if reranker else top_k]
-    chunks = Chunk.objects.select_related("document__source").in_bulk(ordered)
+    scores = fuse(vector_hits, keyword_hits, weights=weights, method=fusion)
+    ordered = sorted(scores, key=lambda cid: scores[cid].order_key)[: pool if reranker else top_k]
+    chunks = Chunk.objects.select_related("document__source").defer("search_vector").in_bulk(ordered)
     hits = [_hit(chunks[cid], scores[cid]) for cid in ordered if cid in chunks]
     timings["fusion_ms"] = (time.perf_counter() - t) * 1000
 
@@ -264,12 +289,13 @@ def search(
         embedding_model=model.key,
         hits=hits,
         timings=timings,
-        keyword_match=keyword_match,
+        keyword_match="bm25" if mode != "vector" else "",
         reranker=reranker.name if reranker else "",
+        vector_scores=[round(score, 6) for _, score in neighbours],
     )
 
 
-def _hit(chunk: Chunk, score: dict[str, Any]) -> SearchHit:
+def _hit(chunk: Chunk, score: Fused) -> SearchHit:
     doc = chunk.document
     return SearchHit(
         rank=0,
@@ -284,9 +310,9 @@ def _hit(chunk: Chunk, score: dict[str, Any]) -> SearchHit:
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         source_name=doc.source.name,
-        vector_score=score.get("vector_score"),
-        vector_rank=score.get("vector_rank"),
-        keyword_score=score.get("keyword_score"),
-        keyword_rank=score.get("keyword_rank"),
-        fused_score=score["fused"],
+        vector_score=score.vector_score,
+        vector_rank=score.vector_rank,
+        keyword_score=score.keyword_score,
+        keyword_rank=score.keyword_rank,
+        fused_score=score.fused,
     )

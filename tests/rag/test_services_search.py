@@ -8,7 +8,7 @@ import pytest
 from rag.models import Chunk, Document, KnowledgeBase
 from rag.rerank import CrossEncoderReranker
 from rag.services import ingest
-from rag.services.search import SearchError, SearchFilters, search
+from rag.services.search import SearchError, SearchFilters, fuse, search
 from tests.rag import files
 from tests.rag.conftest import run_batch
 
@@ -35,13 +35,15 @@ def test_vector_search_finds_by_meaning(indexed: KnowledgeBase) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-def test_keyword_search_uses_websearch_syntax_and_any_word_fallback(indexed: KnowledgeBase) -> None:
+def test_keyword_search_ranks_by_bm25_within_websearch_phrases_and_exclusions(indexed: KnowledgeBase) -> None:
     exact = search(knowledge_base=indexed, query='"hazardous goods"', mode="keyword")
-    assert [h.external_id for h in exact.hits] == ["rates.md"] and exact.keyword_match == "all words"
+    assert [h.external_id for h in exact.hits] == ["rates.md"] and exact.keyword_match == "bm25"
     excluded = search(knowledge_base=indexed, query="delivery -photographs", mode="keyword")
     assert excluded.hits and not any("photographs" in h.text for h in excluded.hits)
     question = search(knowledge_base=indexed, query="when are customer addresses removed?", mode="keyword")
-    assert question.keyword_match == "any word" and question.hits[0].external_id == "privacy.md"
+    assert question.hits[0].external_id == "privacy.md"
+    scores = [h.keyword_score or 0 for h in question.hits]
+    assert scores == sorted(scores, reverse=True) and question.vector_scores == []
 
 
 def test_simple_text_config_matches_words_in_any_language(indexed: KnowledgeBase) -> None:
@@ -54,10 +56,30 @@ def test_hybrid_fuses_both_rankings_and_reports_each_score_and_timing(indexed: K
     top = response.hits[0]
     assert top.external_id == "rates.md" and top.heading_path == "Freight rates › Surcharges"
     assert top.vector_rank is not None and top.keyword_rank is not None
-    assert top.fused_score == pytest.approx(1 / (60 + top.vector_rank) + 1 / (60 + top.keyword_rank))
+    assert 0 < top.fused_score <= 1.0
     assert set(response.timings) == {"embedding_ms", "vector_ms", "keyword_ms", "fusion_ms", "rerank_ms", "total_ms"}
+    assert response.vector_scores == sorted(response.vector_scores, reverse=True) and response.vector_scores
     chunk = Chunk.objects.get(pk=top.chunk_id)
     assert (top.char_start, top.char_end, top.text) == (chunk.char_start, chunk.char_end, chunk.text)
+
+
+def test_convex_fusion_matches_hand_computed_scores() -> None:
+    fused = fuse([(1, 0.9), (2, 0.7), (3, 0.5)], [(3, 8.0), (4, 4.0), (1, 2.0)], weights=(3.0, 1.0))
+    # vector normalised: 1 -> 1, 2 -> 0.5, 3 -> 0; keyword: 3 -> 1, 4 -> 1/3, 1 -> 0; shares 0.75 and 0.25.
+    assert {cid: round(f.fused, 6) for cid, f in fused.items()} == {1: 0.75, 2: 0.375, 3: 0.25, 4: round(0.25 / 3, 6)}
+    assert (fused[3].vector_rank, fused[3].keyword_rank, fused[4].vector_rank) == (3, 1, None)
+
+
+def test_rrf_fusion_matches_hand_computed_scores() -> None:
+    fused = fuse([(1, 0.9), (2, 0.7)], [(2, 5.0)], weights=(1.0, 1.0), method="rrf")
+    assert fused[1].fused == pytest.approx(0.5 / 61) and fused[2].fused == pytest.approx(0.5 / 62 + 0.5 / 61)
+
+
+def test_fused_ties_go_to_the_stronger_single_signal_not_the_lower_id() -> None:
+    # 7, 3 and 5 all fuse to 0.5: 7 and 5 from one side at full strength, 3 from half of each; 7 is closer in meaning.
+    fused = fuse([(7, 1.0), (3, 0.5), (5, 0.0)], [(5, 4.0), (3, 2.0), (8, 0.0)], weights=(1.0, 1.0))
+    assert [fused[c].fused for c in (7, 3, 5)] == [0.5, 0.5, 0.5]
+    assert sorted(fused, key=lambda cid: fused[cid].order_key) == [7, 5, 3, 8]
 
 
 def test_weights_shift_the_fusion(indexed: KnowledgeBase) -> None:
@@ -117,15 +139,3 @@ def test_bad_requests_get_clear_errors(indexed: KnowledgeBase) -> None:
         search(knowledge_base=indexed, query="x", mode="fuzzy")
     with pytest.raises(SearchError, match="does not index"):
         search(knowledge_base=indexed, query="x", embedding_model="nope")
-
-
-def test_any_word_fallback_leaves_out_words_too_common_to_rank(
-    indexed: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from rag.services import search as search_module
-
-    # "the" appears in several chunks of this small base; with a cap of 2 it counts as a stop word.
-    monkeypatch.setattr(search_module, "COMMON_TERM_CHUNKS", 2)
-    response = search(knowledge_base=indexed, query="the vervoerder said", mode="keyword")
-    assert response.keyword_match == "any word" and [h.external_id for h in response.hits] == ["dutch.md"]
-    assert search(knowledge_base=indexed, query="the said", mode="keyword").hits == []
