@@ -8,3 +8,4 @@ class DeploymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from deployments import gates  # noqa: F401 - registers the call-log gate providers
+        from deployments import roi_prices  # noqa: F401 - gives the ROI the engagements' measured serving prices
