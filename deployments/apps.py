@@ -7,5 +7,5 @@ class DeploymentsConfig(AppConfig):
     name = "deployments"
 
     def ready(self) -> None:
-        from deployments import gates  # noqa: F401 - registers the call-log gate providers
-        from deployments import roi_prices  # noqa: F401 - gives the ROI the engagements' measured serving prices
+        # Registers the call-log gate providers, and gives the ROI the engagements' measured serving prices.
+        from deployments import gates, roi_prices  # noqa: F401
