@@ -55,8 +55,18 @@ def expand(name: str, data: bytes, *, depth: int = 0) -> list[ArchiveEntry]:
     entries: list[ArchiveEntry] = []
     for info in infos:
         inner = f"{name}/{info.filename}"
-        if info.filename.startswith(("__MACOSX/", ".")) or "/." in info.filename:
+        parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+        if info.filename.startswith(("/", "\\")) or ".." in parts:
+            entries.append(
+                ArchiveEntry(
+                    inner,
+                    error="Its path leads outside the archive (an absolute path or '..'); it was refused. "
+                    "Zip the files again from their folder.",
+                )
+            )
             continue
+        if parts[:1] == ("__MACOSX",) or any(part.startswith(".") for part in parts):
+            continue  # the Finder's resource forks and hidden files are not documents
         if info.file_size > max_file:
             entries.append(ArchiveEntry(inner, error=f"The file is {info.file_size / 1e6:.1f} MB, over the limit."))
             continue

@@ -144,7 +144,17 @@ def _document_upsert(
 
 
 def _entries(name: str, data: bytes) -> list[archives.ArchiveEntry]:
-    return archives.expand(name, data) if archives.is_zip(name, data) else [archives.ArchiveEntry(name, data)]
+    """The documents in one uploaded or discovered file; a file refused for its size is never stored."""
+    max_bytes = int(getattr(settings, "RAG_MAX_FILE_BYTES", 25 * 1024 * 1024))
+    if archives.is_zip(name, data) and len(data) <= max_bytes * 4:
+        return archives.expand(name, data)
+    if len(data) > max_bytes:
+        error = (
+            f"The file is {len(data) / 1e6:,.1f} MB, over the {max_bytes / 1e6:,.1f} MB limit. "
+            "Split it or remove images, then upload it again."
+        )
+        return [archives.ArchiveEntry(name, b"", error=error)]
+    return [archives.ArchiveEntry(name, data)]
 
 
 def _batch_new(*, knowledge_base: KnowledgeBase, source: DataSource | None, label: str, actor: Any) -> IngestionBatch:
@@ -180,10 +190,9 @@ def documents_add_files(
     batch = _batch_new(knowledge_base=knowledge_base, source=source, label="Upload", actor=actor)
     counts = _Upsert()
     names = []
-    max_bytes = int(getattr(settings, "RAG_MAX_FILE_BYTES", 25 * 1024 * 1024))
     for name, data in files:
         names.append(name)
-        for entry in _entries(name, data) if len(data) <= max_bytes * 4 else [archives.ArchiveEntry(name, data)]:
+        for entry in _entries(name, data):
             _document_upsert(
                 source=source,
                 batch=batch,

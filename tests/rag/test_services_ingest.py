@@ -86,6 +86,18 @@ def test_file_over_the_size_limit_fails_alone(kb: KnowledgeBase, settings: Any) 
     statuses = _statuses(kb)
     assert "over the" in statuses["big.txt"][1] and statuses["ok.md"][0] == Document.Status.READY
     assert batch.failed_count == 1
+    assert not kb.documents.get(external_id="big.txt").content, "a refused file must never reach storage"
+
+
+def test_archive_members_that_climb_out_are_reported_as_refused(kb: KnowledgeBase) -> None:
+    archive = files.make_zip({"../../etc/evil.md": b"# Evil", "/abs.md": b"# Abs", "ok/a.md": b"# A\n\nfine"})
+    batch = run_batch(ingest.documents_add_files(knowledge_base=kb, files=[("up.zip", archive)]))
+    statuses = _statuses(kb)
+    assert statuses["up.zip/ok/a.md"][0] == Document.Status.READY
+    refused = {name: error for name, (status, error) in statuses.items() if status == Document.Status.FAILED}
+    assert set(refused) == {"up.zip/../../etc/evil.md", "up.zip//abs.md"}
+    assert all("outside the archive" in error for error in refused.values())
+    assert batch.failed_count == 2
 
 
 def test_reupload_skips_unchanged_and_replaces_changed_chunks(kb: KnowledgeBase) -> None:
