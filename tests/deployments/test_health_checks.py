@@ -13,7 +13,9 @@ from tests.fixtures_services import wait_for
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_the_stored_check_and_never_calls_the_endpoint(client, stand_in):
+def test_healthz_reports_the_stored_check_and_never_calls_the_endpoint(fde_http, stand_in):
+    # Provider staff read the detailed view; anonymous callers get up/down only (tests/test_health.py).
+    client = fde_http
     stand_in.serve_models("llama")
     deployment = deployment_save(
         name="Client GPU", base_url=f"{stand_in.url}/v1", served_model_name="llama", api_key="sk-client-key"
@@ -38,7 +40,8 @@ def test_a_server_that_answers_without_the_model_is_not_healthy(stand_in):
     assert "does not serve 'llama'" in deployment.health_error
 
 
-def test_a_check_older_than_four_intervals_counts_as_down(client, stand_in):
+def test_a_check_older_than_four_intervals_counts_as_down(fde_http, stand_in):
+    client = fde_http
     stand_in.serve_models("llama")
     deployment = deployment_save(name="Client GPU", base_url=f"{stand_in.url}/v1", served_model_name="llama")
     deployment_check_health(deployment=deployment)
