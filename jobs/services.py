@@ -107,13 +107,13 @@ def finish(job: Job) -> None:
         model._default_manager.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(
             status=JobStatus.CANCELLED, finished_at=now, heartbeat_at=now, current_step=""
         )
-    job.refresh_from_db(fields=["status", "finished_at", "heartbeat_at", "current_step"])
+    _refresh(job)
 
 
 def fail(job: Job, message: str) -> None:
     """Record that the job stopped; ``message`` says what went wrong and what a person can do about it."""
     _close(type(job), job.pk, JobStatus.FAILED, message)
-    job.refresh_from_db(fields=["status", "finished_at", "heartbeat_at", "current_step", "last_error"])
+    _refresh(job)
 
 
 def execute(model: type[J], pk: int, work: Callable[[J], None]) -> J | None:
@@ -127,10 +127,17 @@ def execute(model: type[J], pk: int, work: Callable[[J], None]) -> J | None:
         logger.exception("%s %s stopped", model.job_kind, pk)
         fail(job, f"It stopped on an unexpected error: {type(exc).__name__}: {exc}. Retry it; what it did is kept.")
         raise
-    job.refresh_from_db()
+    _refresh(job)
     if job.is_active:  # work that forgot to record its outcome still ends
         finish(job)
     return job
+
+
+def _refresh(job: Job) -> None:
+    try:
+        job.refresh_from_db()
+    except type(job).DoesNotExist:
+        pass  # deleted while it ran (its knowledge base or dataset was removed): nothing left to record
 
 
 def request_cancel(job: Job) -> None:
