@@ -68,6 +68,11 @@ class Job(models.Model):
         return ""
 
     @property
+    def queue_unreachable(self) -> bool:
+        """Set on the instance that queued the job when the broker could not be reached (see jobs.services)."""
+        return bool(getattr(self, "_queue_unreachable", False)) and self.status == JobStatus.QUEUED
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 

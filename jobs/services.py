@@ -14,11 +14,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from celery import current_app
+from celery import current_app, current_task
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from jobs import registry
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
@@ -28,15 +30,35 @@ J = TypeVar("J", bound=Job)
 MAX_ERROR_CHARS = 2000
 
 
-def _send(model: type[Job], pk: int) -> None:
-    current_app.send_task(model.task_name, args=(pk,))
+def _send(model: type[Job], pk: int) -> bool:
+    """Hand the job to the queue; False (logged, the job stays queued) when the broker cannot be reached.
+
+    The request that created the job still succeeds: the sweeper sends queued jobs again once their kind's
+    ``stale_after`` has passed, so the work starts when the queue is back.
+    """
+    try:
+        # No publish retries: a down broker must not hold the request that queued the job.
+        # A connection of its own per hand-over (jobs are queued a few at a time): the pooled producer would hold
+        # a connection that died with the broker.
+        with current_app.connection_for_write() as connection:
+            current_app.send_task(model.task_name, args=(pk,), retry=False, connection=connection)
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        logger.warning(
+            "the queue is unreachable (%s); %s %s stays queued until the sweeper sends it", exc, model.job_kind, pk
+        )
+        return False
+    return True
 
 
 def enqueue(job: Job) -> None:
     """Send the job's task once the current transaction commits (at once outside one)."""
     type(job)._default_manager.filter(pk=job.pk).update(heartbeat_at=timezone.now())
     model, pk = type(job), job.pk
-    transaction.on_commit(lambda: _send(model, pk))
+
+    def send() -> None:
+        job._queue_unreachable = not _send(model, pk)  # type: ignore[attr-defined]
+
+    transaction.on_commit(send)
 
 
 def _close(model: type[Job], pk: int, status: str, message: str = "", **extra: Any) -> int:
@@ -53,7 +75,7 @@ def _gave_up_message(job: Job) -> str:
     )
 
 
-def claim(model: type[J], pk: int) -> J | None:
+def claim(model: type[J], pk: int, *, take_over: bool = False) -> J | None:
     """Move a queued job, or a running one whose worker went silent, to running; None when this worker may not.
 
     Exactly one caller wins: the row is locked and others skip it. A job past ``max_attempts`` fails instead,
@@ -62,7 +84,8 @@ def claim(model: type[J], pk: int) -> J | None:
     now = timezone.now()
     with transaction.atomic():
         job = model._default_manager.select_for_update(skip_locked=True).filter(pk=pk).first()
-        if job is None or not (job.status == JobStatus.QUEUED or job.is_stale):
+        running_elsewhere = job is not None and job.status == JobStatus.RUNNING and not job.is_stale
+        if job is None or not (job.status == JobStatus.QUEUED or job.is_stale or (take_over and running_elsewhere)):
             return None
         if job.cancel_requested:
             _close(model, pk, JobStatus.CANCELLED)
@@ -118,7 +141,7 @@ def fail(job: Job, message: str) -> None:
 
 def execute(model: type[J], pk: int, work: Callable[[J], None]) -> J | None:
     """The body of every job task: claim, run ``work`` (which heartbeats and finishes), fail on an exception."""
-    job = claim(model, pk)
+    job = claim(model, pk, take_over=_redelivered())
     if job is None:
         return None  # another worker has it, or a redelivered message for a job that already ended
     try:
@@ -131,6 +154,17 @@ def execute(model: type[J], pk: int, work: Callable[[J], None]) -> J | None:
     if job.is_active:  # work that forgot to record its outcome still ends
         finish(job)
     return job
+
+
+def _redelivered() -> bool:
+    """Whether the running task's message came back from the broker because the worker holding it was lost.
+
+    Such a job is taken over at once instead of waiting for the sweeper: the broker only redelivers a message
+    whose consumer went away without acknowledging it.
+    """
+    request = getattr(current_task, "request", None)
+    delivery_info = getattr(request, "delivery_info", None) or {}
+    return bool(delivery_info.get("redelivered"))
 
 
 def _refresh(job: Job) -> None:
