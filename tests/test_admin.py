@@ -5,6 +5,11 @@ from django.apps import apps
 from django.contrib import admin
 
 PROJECT_APPS = ["accounts", "engagements", "rag", "deployments", "portal"]
+# Not in the admin, each with its reason.
+NOT_IN_ADMIN = {
+    "rag.KeywordCorpus": "keyword statistics kept by database triggers; editing them would corrupt the ranking",
+    "rag.KeywordTerm": "the same statistics per term (and the admin cannot show composite primary keys)",
+}
 
 
 def test_every_model_of_the_product_is_in_the_django_admin():
@@ -12,7 +17,7 @@ def test_every_model_of_the_product_is_in_the_django_admin():
         model._meta.label
         for app in PROJECT_APPS
         for model in apps.get_app_config(app).get_models()
-        if not admin.site.is_registered(model)
+        if not admin.site.is_registered(model) and model._meta.label not in NOT_IN_ADMIN
     ]
     assert missing == []
 
