@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -63,21 +65,27 @@ def review_pack_progress(request: HttpRequest, uuid: str, item: str) -> HttpResp
     return render(request, "engagements/review/_progress.html", {"engagement": pack.engagement, "pack": pack})
 
 
-@provider_required
-@require_POST
-def review_pack_action(request: HttpRequest, uuid: str, item: str, action: str) -> HttpResponse:
+def _act(request: HttpRequest, uuid: str, item: str, action: Any) -> HttpResponse:
     pack = _get_pack(request, uuid, item, write=True)
-    actions = {"cancel": services.review_pack_cancel, "retry": services.review_pack_retry}
-    if action not in actions:
-        raise Http404("No such action.")
     try:
-        pack = actions[action](pack=pack, actor=request.user)
-    except (ValidationError, PermissionDenied) as error:
-        message = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        pack = action(pack=pack, actor=request.user)
+    except ValidationError as error:
+        return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain; charset=utf-8")
     if is_htmx(request):
         return render(request, "engagements/review/_progress.html", {"engagement": pack.engagement, "pack": pack})
     return redirect("engagements:review_packs", uuid=pack.engagement.uuid)
+
+
+@provider_required
+@require_POST
+def review_pack_cancel(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
+    return _act(request, uuid, item, services.review_pack_cancel)
+
+
+@provider_required
+@require_POST
+def review_pack_retry(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
+    return _act(request, uuid, item, services.review_pack_retry)
 
 
 def pdf_response(pack: ReviewPack) -> FileResponse:

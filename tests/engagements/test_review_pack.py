@@ -245,9 +245,9 @@ def test_cancelling_a_queued_pack_cancels_it_and_retry_queues_it_again(
 ) -> None:
     pack = review_pack_request(engagement=engagement, actor=fde)
     base = [engagement.uuid, pack.uuid]
-    fde_http.post(reverse("engagements:review_pack_action", args=[*base, "cancel"]))
+    fde_http.post(reverse("engagements:review_pack_cancel", args=base))
     pack.refresh_from_db()
     assert pack.status == "cancelled"
-    fde_http.post(reverse("engagements:review_pack_action", args=[*base, "retry"]))
+    fde_http.post(reverse("engagements:review_pack_retry", args=base))
     pack.refresh_from_db()
     assert (pack.status, pack.cancel_requested) == ("queued", False)
