@@ -1,22 +1,24 @@
 """Gate review packs: a versioned document (page and PDF) of a gate's evidence, and the stakeholders' answers to it.
 
-A pack is a job row while it is built (the field names are the shared job mechanism's) and a frozen version once it
-is done: ``content`` keeps every section as it stood at the build, so the page and the PDF never change afterwards.
+A pack is a job (``jobs.models.Job``) while it is built and a frozen version once it has succeeded: ``content``
+keeps every section as it stood at the build, so the page and the PDF never change afterwards.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import ClassVar
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from engagements.models.core import Engagement, Phase
 from engagements.models.records import Stakeholder
+from jobs.models import Job, JobStatus
+from jobs.registry import register
 
 
 def pack_pdf_path(pack: ReviewPack, filename: str) -> str:
@@ -24,37 +26,20 @@ def pack_pdf_path(pack: ReviewPack, filename: str) -> str:
     return f"review-packs/{pack.engagement.uuid}/{pack.uuid}.pdf"
 
 
-class ReviewPack(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Building"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+@register
+class ReviewPack(Job):
+    """One version of a gate's review pack: a job while it is built, then the frozen sections and their PDF."""
 
-    job_kind: ClassVar[str] = "review_pack"
-    task_name: ClassVar[str] = "engagements.build_review_pack"
-    stale_after: ClassVar[timedelta] = timedelta(minutes=3)
-    max_attempts: ClassVar[int] = 3
+    job_kind = "review-pack"
+    task_name = "engagements.build_review_pack"
+    stale_after = timedelta(minutes=3)  # the longest step is Chromium printing, bounded by REVIEW_PACK_PRINT_TIMEOUT
+    max_attempts = 3
+    unit = "steps"
+    reload_on_finish = True  # the finished pack's links (page, PDF) come with the page
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="review_packs")
     phase = models.CharField(max_length=20, choices=Phase.choices, help_text="The gate: the phase it closes.")
     version = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    current_step = models.CharField(max_length=200, blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     content = models.JSONField(
         default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="Every section as it stood when it was built."
     )
@@ -62,7 +47,8 @@ class ReviewPack(models.Model):
     pdf_pages = models.PositiveIntegerField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True, help_text="When the stakeholders were e-mailed.")
 
-    class Meta:
+    class Meta(Job.Meta):
+        verbose_name = "review pack"
         ordering = ["engagement", "phase", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["engagement", "phase", "version"], name="review_pack_unique_version")
@@ -71,17 +57,12 @@ class ReviewPack(models.Model):
     def __str__(self) -> str:
         return f"{self.get_phase_display()} gate review pack v{self.version}"
 
-    @property
-    def percent(self) -> int:
-        return int(100 * self.progress / self.total) if self.total else (100 if self.status == "done" else 0)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+    def get_absolute_url(self) -> str:
+        return reverse("engagements:review_pack", kwargs={"uuid": self.engagement.uuid, "item": self.uuid})
 
     @property
     def is_done(self) -> bool:
-        return self.status == self.Status.DONE
+        return self.status == JobStatus.SUCCEEDED
 
 
 class GateReview(models.Model):

@@ -16,7 +16,7 @@ def review_pack_list_for_user(*, user: Any) -> QuerySet[ReviewPack]:
     qs = ReviewPack.objects.filter(engagement__in=engagement_list_for_user(user=user)).select_related(
         "engagement__client", "started_by"
     )
-    return qs if user_is_provider(user) else qs.filter(status=ReviewPack.Status.DONE)
+    return qs if user_is_provider(user) else qs.filter(status=ReviewPack.Status.SUCCEEDED)
 
 
 def review_pack_get_for_user(*, user: Any, uuid: Any) -> ReviewPack | None:
@@ -29,15 +29,17 @@ def review_pack_history(*, engagement: Engagement) -> QuerySet[ReviewPack]:
 
 def review_pack_latest(*, engagement: Engagement, phase: str) -> ReviewPack | None:
     """The newest finished pack of a gate: the one stakeholders are asked to sign off."""
-    return engagement.review_packs.filter(phase=phase, status=ReviewPack.Status.DONE).order_by("-version").first()
+    return engagement.review_packs.filter(phase=phase, status=ReviewPack.Status.SUCCEEDED).order_by("-version").first()
 
 
 def review_packs_latest_per_gate(*, engagement: Engagement) -> list[ReviewPack]:
     """The newest finished pack of each gate that has one, newest first."""
     packs = (
-        engagement.review_packs.filter(status=ReviewPack.Status.DONE).order_by("phase", "-version").distinct("phase")
+        engagement.review_packs.filter(status=ReviewPack.Status.SUCCEEDED)
+        .order_by("phase", "-version")
+        .distinct("phase")
     )
-    return sorted(packs, key=lambda p: p.finished_at or p.created_at, reverse=True)
+    return sorted(packs, key=lambda p: p.finished_at or p.queued_at, reverse=True)
 
 
 def stakeholder_for_user(*, engagement: Engagement, user: Any) -> Stakeholder | None:

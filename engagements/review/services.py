@@ -1,9 +1,9 @@
 """Gate review packs: requesting one, building it in the worker (sections, then the PDF), telling the stakeholders,
 and recording their answers as sign-offs on the gate.
 
-A pack is a job row: ``review_pack_request`` writes it and enqueues the task on commit; the task claims it, builds
-the sections one by one (each a heartbeat with progress and the step's name, where a cancel is noticed), prints
-the PDF and e-mails the stakeholders. Every step can run again, so a redelivered task simply rebuilds the pack.
+A pack is a job (the shared ``jobs`` mechanism): ``review_pack_request`` writes the row and enqueues the task on
+commit; the task claims it, builds the sections one by one (each a heartbeat with progress and the step's name,
+where a cancel is noticed), prints the PDF and e-mails the stakeholders. Cancel and retry are the jobs app's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +28,8 @@ from engagements.review.selectors import review_pack_latest, stakeholder_for_use
 from engagements.services._common import require_editor
 from engagements.services.activity import activity_record
 from engagements.services.gates import gate_evaluate
+from jobs import services as jobs
+from jobs.models import ACTIVE_STATUSES
 
 logger = logging.getLogger(__name__)
 EXTRA_STEPS = 2  # after the sections: printing the PDF, e-mailing the stakeholders
@@ -44,17 +46,13 @@ def portal_url(pack: ReviewPack) -> str:
 @transaction.atomic
 def review_pack_request(*, engagement: Engagement, actor: Any, phase: str | None = None) -> ReviewPack:
     """Queue the next version of the gate's review pack; the worker builds it once this commits."""
-    from engagements.review.tasks import build_review_pack
-
     require_editor(engagement, actor)
     phase = phase or engagement.phase
     if phase not in Phase.values:
         raise ValidationError(f"“{phase}” is not a phase; choose one of {', '.join(Phase.values)}.")
     # Lock the engagement so two clicks at once cannot both take the same version number.
     Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
-    if engagement.review_packs.filter(
-        phase=phase, status__in=[ReviewPack.Status.QUEUED, ReviewPack.Status.RUNNING]
-    ).exists():
+    if engagement.review_packs.filter(phase=phase, status__in=ACTIVE_STATUSES).exists():
         raise ValidationError("A review pack of this gate is already being built; wait for it or cancel it.")
     last = engagement.review_packs.filter(phase=phase).aggregate(v=Max("version"))["v"] or 0
     pack = ReviewPack(
@@ -70,34 +68,7 @@ def review_pack_request(*, engagement: Engagement, actor: Any, phase: str | None
         url=_fde_url(pack),
         client_visible=False,
     )
-    build_review_pack.delay_on_commit(pack_id=pack.pk)
-    return pack
-
-
-def review_pack_claim(*, pack_id: int) -> bool:
-    """Take a queued pack, or a running one whose worker stopped beating its heart."""
-    now = timezone.now()
-    stale = now - ReviewPack.stale_after
-    claimable = Q(status=ReviewPack.Status.QUEUED) | Q(status=ReviewPack.Status.RUNNING, heartbeat_at__lt=stale)
-    claimed = ReviewPack.objects.filter(claimable, pk=pack_id, cancel_requested=False).update(
-        status=ReviewPack.Status.RUNNING, started_at=now, heartbeat_at=now, last_error="", current_step="Starting"
-    )
-    return claimed == 1
-
-
-def review_pack_heartbeat(*, pack: ReviewPack, progress: int, step: str) -> bool:
-    """Record progress and the step under way; False once someone asked to cancel."""
-    ReviewPack.objects.filter(pk=pack.pk).update(
-        progress=progress, current_step=step[:200], heartbeat_at=timezone.now()
-    )
-    return not ReviewPack.objects.filter(pk=pack.pk, cancel_requested=True).exists()
-
-
-def _cancelled(pack: ReviewPack) -> ReviewPack:
-    ReviewPack.objects.filter(pk=pack.pk).update(
-        status=ReviewPack.Status.CANCELLED, finished_at=timezone.now(), current_step="Cancelled"
-    )
-    pack.refresh_from_db()
+    jobs.enqueue(pack)
     return pack
 
 
@@ -114,18 +85,23 @@ def review_pack_document_html(*, pack: ReviewPack, for_print: bool) -> str:
     return render_to_string("engagements/review/document.html", context)
 
 
-def review_pack_build(*, pack_id: int) -> ReviewPack:
-    """Build every registered section, print the PDF and tell the stakeholders; the task has claimed the pack."""
-    pack = ReviewPack.objects.select_related("engagement__client").get(pk=pack_id)
-    ReviewPack.objects.filter(pk=pack.pk).update(attempts=pack.attempts + 1)
+def review_pack_execute(*, pack_id: int) -> ReviewPack | None:
+    """Claim and build a queued pack in this process: what the Celery task runs."""
+    return jobs.execute(ReviewPack, pack_id, review_pack_work)
+
+
+def review_pack_work(pack: ReviewPack) -> None:
+    """Build every registered section, print the PDF and tell the stakeholders; stops at a step when cancelled.
+
+    Every step builds from scratch, so a pack whose worker was lost is simply built again on its next claim.
+    """
     sections = all_sections()
     total = len(sections) + EXTRA_STEPS
-    ReviewPack.objects.filter(pk=pack.pk).update(total=total)
     ctx = PackContext(engagement=pack.engagement, phase=pack.phase, now=timezone.now())
     built = []
     for index, section in enumerate(sections):
-        if not review_pack_heartbeat(pack=pack, progress=index, step=section.title):
-            return _cancelled(pack)
+        if not jobs.heartbeat(pack, progress=index, total=total, step=section.title):
+            return
         data = section.fn(ctx)
         if data is not None:
             built.append({"key": section.key, "title": section.title, "template": section.template, "data": data})
@@ -141,14 +117,18 @@ def review_pack_build(*, pack_id: int) -> ReviewPack:
     }
     pack.save(update_fields=["content"])
     pack.refresh_from_db()  # the content as stored (dates as strings), exactly what the page will show later
-    if not review_pack_heartbeat(pack=pack, progress=len(sections), step="Printing the PDF"):
-        return _cancelled(pack)
-    document = pdf.print_pdf(review_pack_document_html(pack=pack, for_print=True), title=str(pack))
+    if not jobs.heartbeat(pack, progress=len(sections), step="Printing the PDF"):
+        return
+    try:
+        document = pdf.print_pdf(review_pack_document_html(pack=pack, for_print=True), title=str(pack))
+    except pdf.PdfError as exc:
+        jobs.fail(pack, str(exc))
+        return
     pack.pdf.save(f"{pack.uuid}.pdf", ContentFile(document), save=False)
     pack.pdf_pages = _page_count(document)
     pack.save(update_fields=["pdf", "pdf_pages"])
-    review_pack_heartbeat(pack=pack, progress=len(sections) + 1, step="E-mailing the stakeholders")
-    return review_pack_finish(pack=pack)
+    if jobs.heartbeat(pack, progress=len(sections) + 1, step="Sharing with the stakeholders"):
+        review_pack_finish(pack=pack)
 
 
 def _page_count(document: bytes) -> int:
@@ -161,9 +141,11 @@ def _page_count(document: bytes) -> int:
 
 @transaction.atomic
 def review_pack_finish(*, pack: ReviewPack) -> ReviewPack:
-    now = timezone.now()
-    pack.status, pack.finished_at, pack.progress, pack.current_step = ReviewPack.Status.DONE, now, pack.total, "Ready"
-    pack.save(update_fields=["status", "finished_at", "progress", "current_step"])
+    """Mark the pack built, tell the engagement's feed, and e-mail the stakeholders once that is committed."""
+    ReviewPack.objects.filter(pk=pack.pk).update(progress=F("total"))
+    jobs.finish(pack)
+    if not pack.is_done:
+        return pack  # cancelled at the last moment
     activity_record(
         engagement=pack.engagement,
         actor=pack.started_by,
@@ -206,46 +188,6 @@ def review_pack_notify(*, pack: ReviewPack) -> int:
         return 0
     ReviewPack.objects.filter(pk=pack.pk).update(notified_at=timezone.now())
     return sent
-
-
-def review_pack_fail(*, pack_id: int, error: str) -> None:
-    ReviewPack.objects.filter(pk=pack_id).update(
-        status=ReviewPack.Status.FAILED, last_error=error[:2000], finished_at=timezone.now(), current_step="Failed"
-    )
-
-
-@transaction.atomic
-def review_pack_cancel(*, pack: ReviewPack, actor: Any) -> ReviewPack:
-    """Ask the worker to stop; a pack nobody has started yet is cancelled at once."""
-    require_editor(pack.engagement, actor)
-    if not pack.is_active:
-        raise ValidationError("Only a pack that is being built can be cancelled.")
-    ReviewPack.objects.filter(pk=pack.pk).update(cancel_requested=True)
-    ReviewPack.objects.filter(pk=pack.pk, status=ReviewPack.Status.QUEUED).update(
-        status=ReviewPack.Status.CANCELLED, finished_at=timezone.now(), current_step="Cancelled"
-    )
-    pack.refresh_from_db()
-    return pack
-
-
-@transaction.atomic
-def review_pack_retry(*, pack: ReviewPack, actor: Any) -> ReviewPack:
-    from engagements.review.tasks import build_review_pack
-
-    require_editor(pack.engagement, actor)
-    if pack.status not in {ReviewPack.Status.FAILED, ReviewPack.Status.CANCELLED}:
-        raise ValidationError("Only a failed or cancelled pack can be built again.")
-    ReviewPack.objects.filter(pk=pack.pk).update(
-        status=ReviewPack.Status.QUEUED,
-        cancel_requested=False,
-        progress=0,
-        last_error="",
-        current_step="",
-        finished_at=None,
-    )
-    build_review_pack.delay_on_commit(pack_id=pack.pk)
-    pack.refresh_from_db()
-    return pack
 
 
 @transaction.atomic

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from accounts.decorators import provider_required
 from engagements.models import Engagement, Phase, ReviewPack
@@ -57,35 +54,6 @@ def review_pack(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
     pack = _get_pack(request, uuid, item)
     context = {"engagement": pack.engagement, "pack": pack, "content": pack.content, "reviews": gate_reviews(pack=pack)}
     return render(request, "engagements/review/pack.html", context)
-
-
-@provider_required
-def review_pack_progress(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
-    pack = _get_pack(request, uuid, item)
-    return render(request, "engagements/review/_progress.html", {"engagement": pack.engagement, "pack": pack})
-
-
-def _act(request: HttpRequest, uuid: str, item: str, action: Any) -> HttpResponse:
-    pack = _get_pack(request, uuid, item, write=True)
-    try:
-        pack = action(pack=pack, actor=request.user)
-    except ValidationError as error:
-        return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain; charset=utf-8")
-    if is_htmx(request):
-        return render(request, "engagements/review/_progress.html", {"engagement": pack.engagement, "pack": pack})
-    return redirect("engagements:review_packs", uuid=pack.engagement.uuid)
-
-
-@provider_required
-@require_POST
-def review_pack_cancel(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
-    return _act(request, uuid, item, services.review_pack_cancel)
-
-
-@provider_required
-@require_POST
-def review_pack_retry(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
-    return _act(request, uuid, item, services.review_pack_retry)
 
 
 def pdf_response(pack: ReviewPack) -> FileResponse:

@@ -16,12 +16,12 @@ MAX_RUNS = 4  # the latest run of at most this many datasets: a pack is read, no
 
 def _latest_runs(engagement: Any) -> list[EvalRun]:
     runs = (
-        EvalRun.objects.filter(status=EvalRun.Status.DONE, dataset__knowledge_base__engagement=engagement)
+        EvalRun.objects.filter(status=EvalRun.Status.SUCCEEDED, dataset__knowledge_base__engagement=engagement)
         .select_related("dataset", "version__prototype")
         .order_by("dataset_id", "-finished_at")
         .distinct("dataset_id")
     )
-    return sorted(runs, key=lambda r: r.finished_at or r.created_at, reverse=True)[:MAX_RUNS]
+    return sorted(runs, key=lambda r: r.finished_at or r.queued_at, reverse=True)[:MAX_RUNS]
 
 
 def _scorecard(run: EvalRun) -> list[dict[str, Any]]:

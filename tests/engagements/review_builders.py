@@ -24,7 +24,7 @@ def blank_pdf() -> bytes:
 def finished_pack(engagement: Engagement, actor: Any, *, phase: str | None = None) -> ReviewPack:
     """A pack requested through the service and marked built without a worker; its PDF a blank page."""
     pack = review_pack_request(engagement=engagement, actor=actor, phase=phase)
-    pack.status, pack.finished_at, pack.progress = ReviewPack.Status.DONE, timezone.now(), pack.total
+    pack.status, pack.finished_at, pack.progress = ReviewPack.Status.SUCCEEDED, timezone.now(), pack.total
     pack.content = {"engagement": engagement.name, "client": engagement.client.name, "phase": pack.get_phase_display(),
                     "version": pack.version, "built_at": timezone.now().isoformat(), "sections": []}  # fmt: skip
     pack.pdf.save(f"{pack.uuid}.pdf", ContentFile(blank_pdf()), save=False)

@@ -35,11 +35,11 @@ def test_the_worker_builds_a_pack_whose_pdf_carries_every_section_and_its_charts
 
     pack = review_pack_request(engagement=engagement, actor=fde)
     pack = wait_for(
-        lambda: ReviewPack.objects.filter(pk=pack.pk, status__in=["done", "failed"]).first(),
+        lambda: ReviewPack.objects.filter(pk=pack.pk, status__in=["succeeded", "failed"]).first(),
         timeout=120,
         message="the pack to be built",
     )
-    assert pack.status == "done", pack.last_error
+    assert pack.status == "succeeded", pack.last_error
     assert pack.progress == pack.total and pack.version == 1
     text, pages = _pdf_text(pack)
     assert pages == pack.pdf_pages and pages >= 2
@@ -191,7 +191,7 @@ def test_client_users_get_404_on_the_workspace_pack_routes(engagement: Any, fde:
         reverse("engagements:review_packs", args=[engagement.uuid]),
         reverse("engagements:review_pack", args=[engagement.uuid, pack.uuid]),
         reverse("engagements:review_pack_pdf", args=[engagement.uuid, pack.uuid]),
-        reverse("engagements:review_pack_progress", args=[engagement.uuid, pack.uuid]),
+        reverse("jobs:progress", args=[ReviewPack.job_kind, pack.uuid]),
     ):
         assert http.get(url).status_code == 404
 
@@ -235,7 +235,7 @@ def test_an_fde_sees_the_build_form_and_starts_a_build(engagement: Any, fde_http
     assert 'id="build-pack"' in fde_http.get(url).content.decode()
     response = fde_http.post(url, {"phase": engagement.phase}, headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert 'hx-trigger="every 1s"' in response.content.decode()
+    assert 'data-job-kind="review-pack"' in response.content.decode()
     assert ReviewPack.objects.get(engagement=engagement).status == "queued"
 
 
@@ -244,10 +244,9 @@ def test_cancelling_a_queued_pack_cancels_it_and_retry_queues_it_again(
     engagement: Any, fde: Any, fde_http: Any
 ) -> None:
     pack = review_pack_request(engagement=engagement, actor=fde)
-    base = [engagement.uuid, pack.uuid]
-    fde_http.post(reverse("engagements:review_pack_cancel", args=base))
+    fde_http.post(reverse("jobs:cancel", args=[ReviewPack.job_kind, pack.uuid]))
     pack.refresh_from_db()
     assert pack.status == "cancelled"
-    fde_http.post(reverse("engagements:review_pack_retry", args=base))
+    fde_http.post(reverse("jobs:retry", args=[ReviewPack.job_kind, pack.uuid]))
     pack.refresh_from_db()
     assert (pack.status, pack.cancel_requested) == ("queued", False)
