@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import threading
 from dataclasses import dataclass
 
-from celery import current_app
+from celery import Celery, current_app
 from django.conf import settings
 from kombu.exceptions import ChannelError
 
@@ -18,8 +17,7 @@ class QueueState:
     error: str = ""
 
 
-def _probe(timeout: float) -> QueueState:
-    app = current_app
+def _probe(app: Celery, timeout: float) -> QueueState:
     replies = app.control.inspect(timeout=timeout).ping() or {}
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     with app.connection_for_read() as conn:
@@ -31,14 +29,21 @@ def _probe(timeout: float) -> QueueState:
     return QueueState(workers=len(replies), queue_depth=depth)
 
 
-def queue_state(*, timeout: float = 1.0) -> QueueState:
+def queue_state(*, app: Celery | None = None, timeout: float = 1.0) -> QueueState:
     """Workers answering a ping and messages waiting in the app's queue; an error message when the broker is down."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celery-inspect")
-    future = pool.submit(_probe, timeout)
-    pool.shutdown(wait=False)  # a broker that hangs keeps only this thread waiting, never the page
-    try:
-        return future.result(timeout=timeout * 2 + 0.5)
-    except FutureTimeout:
-        return QueueState(error=f"The broker did not answer within {timeout * 2 + 0.5:.1f} s: check Redis.")
-    except Exception as exc:
-        return QueueState(error=f"The broker could not be asked: {type(exc).__name__}: {exc}"[:300])
+    found: list[QueueState] = []
+
+    def probe() -> None:
+        try:
+            found.append(_probe(app or current_app, timeout))
+        except Exception as exc:
+            found.append(QueueState(error=f"The broker could not be asked: {type(exc).__name__}: {exc}"[:300]))
+
+    # A daemon thread: a broker that hangs keeps only this thread waiting, never the page nor the process's exit.
+    limit = timeout * 2 + 0.5
+    thread = threading.Thread(target=probe, name="celery-inspect", daemon=True)
+    thread.start()
+    thread.join(limit)
+    if not found:
+        return QueueState(error=f"The broker did not answer within {limit:.1f} s: check Redis.")
+    return found[0]

@@ -1,4 +1,4 @@
-"""Ingestion batches and eval runs become kinds of ``jobs.models.Job``: renamed and added fields, existing rows kept."""
+"""Ingestion batches and eval runs become kinds of ``jobs.models.Job``: renamed and added fields (data: 0009)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import OuterRef, Subquery
 
 STATUS_CHOICES = [
     ("queued", "Queued"),
@@ -17,25 +16,6 @@ STATUS_CHOICES = [
     ("failed", "Failed"),
     ("cancelled", "Cancelled"),
 ]
-
-
-def forwards(apps: Any, schema_editor: Any) -> None:
-    batch = apps.get_model("rag", "IngestionBatch")
-    run = apps.get_model("rag", "EvalRun")
-    kb = apps.get_model("rag", "KnowledgeBase")
-    for model in (batch, run):
-        model.objects.filter(status="done").update(status="succeeded")
-    batch.objects.update(engagement=Subquery(kb.objects.filter(pk=OuterRef("knowledge_base")).values("engagement")))
-    run.objects.update(
-        engagement=Subquery(kb.objects.filter(eval_datasets=OuterRef("dataset")).values("engagement")[:1])
-    )
-
-
-def backwards(apps: Any, schema_editor: Any) -> None:
-    for name in ("IngestionBatch", "EvalRun"):
-        model = apps.get_model("rag", name)
-        model.objects.filter(status="succeeded").update(status="done")
-        model.objects.filter(status="cancelled").update(status="failed")
 
 
 def _job_fields(model_name: str) -> list[Any]:
@@ -105,5 +85,4 @@ class Migration(migrations.Migration):
         ),
         *_job_fields("ingestionbatch"),
         *_job_fields("evalrun"),
-        migrations.RunPython(forwards, backwards),
     ]
