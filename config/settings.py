@@ -325,6 +325,23 @@ RATE_LIMITS = {
     "bad-api-token-address": env.str("RATE_LIMIT_BAD_API_TOKEN", default="10/15 minutes"),
 }
 
+# Mail (gate review packs waiting for a stakeholder's sign-off). EMAIL_URL as django-environ reads it: the console
+# in development, e.g. smtp+tls://user:password@smtp.example.com:587 in production.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://" if DEVELOPMENT else "smtp://localhost:25")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_EMAIL.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_EMAIL.get("EMAIL_USE_SSL"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FDE Toolkit <no-reply@fde-toolkit.test>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# Gate review packs are printed to PDF by headless Chromium (the browser the browser tests drive).
+CHROMIUM_PATH = env.str("CHROMIUM_PATH", default="")
+REVIEW_PACK_PRINT_TIMEOUT = env.float("REVIEW_PACK_PRINT_TIMEOUT", default=60.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

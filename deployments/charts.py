@@ -207,3 +207,23 @@ def prefix_share_chart(sources: Sequence[Any]) -> str:
         plot_bgcolor="rgba(0,0,0,0)",
     )
     return figure.to_json()
+
+
+def sla_review_chart(*, gateway: GatewaySeries, targets: dict[str, float], x_range: Period) -> str:
+    """p95 time to first token and end to end per bucket against the SLA's lines: the review pack's latency view."""
+    data: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    for (key, title), colour in zip((METRICS[0], METRICS[2]), ("#2f6fed", "#6f42c1"), strict=True):
+        data.append(
+            {"type": "scatter", "mode": "lines+markers", "x": gateway.t, "y": [v[1] for v in getattr(gateway, key)],
+             "name": f"{title} p95", "marker": {"size": 4}, "line": {"color": colour, "width": 1.8},
+             "connectgaps": False, "hovertemplate": f"{title} p95: %{{y:,.0f}} ms<extra></extra>"}
+        )  # fmt: skip
+        target = targets.get(f"{key}_p95_ms")
+        if target is not None:
+            shapes.append(
+                {"type": "line", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1, "y0": target, "y1": target,
+                 "line": {"color": colour, "dash": "dash", "width": 1.2}}
+            )  # fmt: skip
+    layout = {"shapes": shapes, "xaxis": {}, "yaxis": {"title": {"text": "ms (dashed: SLA)"}}}
+    return _encode(data, layout, 280, x_range)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from engagements.views import board, engagement, gate, records, roi
+from engagements.views import board, engagement, gate, records, review, roi
 
 app_name = "engagements"
 urlpatterns = [
@@ -36,6 +36,9 @@ urlpatterns = [
     path("<uuid:uuid>/roi/rates/<uuid:item>/edit/", roi.roi_rate_update, name="roi_rate_update"),
     path("<uuid:uuid>/roi/<slug:kind>/new/", roi.roi_input_create, name="roi_input_create"),
     path("<uuid:uuid>/roi/<slug:kind>/<uuid:item>/delete/", roi.roi_input_delete, name="roi_input_delete"),
+    path("<uuid:uuid>/review-packs/", review.review_packs, name="review_packs"),
+    path("<uuid:uuid>/review-packs/<uuid:item>/", review.review_pack, name="review_pack"),
+    path("<uuid:uuid>/review-packs/<uuid:item>/pdf/", review.review_pack_pdf, name="review_pack_pdf"),
     path("<uuid:uuid>/<slug:section>/", engagement.engagement_section, name="section"),
     path("<uuid:uuid>/<slug:section>/new/", records.record_create, name="record_create"),
     path("<uuid:uuid>/<slug:section>/<uuid:item>/delete/", records.record_delete, name="record_delete"),

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import views
+from portal import review, views
 from rag.prototypes import views_portal as prototypes
 
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("engagements/<uuid:uuid>/", views.engagement, name="engagement"),
+    path("review-packs/<uuid:uuid>/", review.pack, name="review_pack"),
+    path("review-packs/<uuid:uuid>/pdf/", review.pack_pdf, name="review_pack_pdf"),
+    path("review-packs/<uuid:uuid>/sign-off/", review.pack_signoff, name="review_pack_signoff"),
     path("prototypes/", prototypes.prototype_list, name="prototypes"),
     path("prototypes/<uuid:uuid>/", prototypes.prototype, name="prototype"),
     path("prototypes/<uuid:uuid>/ask/", prototypes.prototype_ask, name="prototype-ask"),

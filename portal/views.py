@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from accounts.selectors import client_list_for_user, user_client, user_is_provider
 from engagements.charts import kpi_trend_html
+from engagements.review.selectors import review_packs_latest_per_gate
 from engagements.selectors import engagement_get_for_user, engagement_list_for_user, engagement_portal_context
 from rag.prototypes.selectors import prototype_list_for_user
 
@@ -37,6 +38,7 @@ def engagement(request: HttpRequest, uuid: str) -> HttpResponse:
         raise Http404("No such engagement.")
     context = engagement_portal_context(engagement=engagement)
     context["kpi_charts"] = [(kpi, kpi_trend_html(kpi)) for kpi in context["kpis"]]
+    context["review_packs"] = review_packs_latest_per_gate(engagement=engagement)
     context["prototypes"] = prototype_list_for_user(user=request.user).filter(knowledge_base__engagement=engagement)
     return render(
         request,

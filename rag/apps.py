@@ -8,4 +8,4 @@ class RagConfig(AppConfig):
 
     def ready(self) -> None:
         from rag import metrics  # noqa: F401 - registers the knowledge-base gate providers
-        from rag.prototypes import admin, gates, tasks  # noqa: F401 - registers admin pages, gate providers, tasks
+        from rag.prototypes import admin, gates, review_section, tasks  # noqa: F401 - admin, gate providers, pack, tasks

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.regex_helper import normalize
 
 from deployments.services import deployment_save
+from engagements.review.services import gate_review_record
 from engagements.services import engagement_create
 from engagements.services.gates import criterion_create
 from engagements.services.kpis import kpi_create, kpi_measurement_record
@@ -28,6 +29,7 @@ from rag.prototypes.feedback import feedback_create
 from rag.prototypes.selectors import prototype_latest_version
 from rag.prototypes.services import answer_create
 from rag.services.knowledge_base import knowledge_base_create
+from tests.engagements.review_builders import finished_pack
 from tests.rag.prototype_builders import index, make_prototype
 
 
@@ -71,7 +73,7 @@ def routes() -> list[Route]:
 def world(client_org: Any, fde: Any, client_member: Any, client_admin: Any, settings: Any, tmp_path: Any) -> Any:
     settings.MEDIA_ROOT = tmp_path / "media"
     engagement = engagement_create(client=client_org, name="Crawlable claims pilot", lead=fde)
-    stakeholder_create(engagement=engagement, actor=fde, name="Pat Sponsor", role="sponsor")
+    stakeholder_create(engagement=engagement, actor=fde, name="Pat Sponsor", role="sponsor", email=client_admin.email)
     requirement = requirement_create(engagement=engagement, actor=fde, title="Cite every answer")
     risk_create(engagement=engagement, actor=fde, title="Scanned claims forms", likelihood=3, impact=4)
     decision_create(engagement=engagement, actor=fde, title="Use the local model", decision="SmolLM2 first")
@@ -95,6 +97,8 @@ def world(client_org: Any, fde: Any, client_member: Any, client_admin: Any, sett
     eval_case_save(dataset=dataset, external_id="c1", question="Claim deadline?", requirement=requirement)
     eval_case_save(dataset=dataset, external_id="c2", question="Draft case?", status="draft")
     eval_run_create(version=version, dataset=dataset, user=fde, enqueue=False)
+    pack = finished_pack(engagement, fde)
+    gate_review_record(pack=pack, user=client_admin, decision="changes", comment="Add the carrier breakdown.")
     return engagement
 
 

@@ -189,17 +189,6 @@ def vllm_server() -> Iterator[dict[str, str]]:
 
 # --- Chromium through Playwright ------------------------------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
 
 def chromium_path() -> str | None:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -212,6 +201,8 @@ def browser() -> Iterator[Any]:
         pytest.fail("Chromium is not installed: `make test` installs Debian's chromium (apt-get install chromium).")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
     from playwright.sync_api import sync_playwright
+
+    from engagements.review.pdf import CHROMIUM_ARGS  # the same flags as the Chromium that prints review packs
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)

@@ -3,6 +3,7 @@
 from engagements.models.core import Assignment, Engagement, GateCriterion, Phase, PhaseTransition
 from engagements.models.kpis import Kpi, KpiMeasurement, TimeEntry
 from engagements.models.records import Activity, Decision, Requirement, Risk, SignOff, Stakeholder
+from engagements.models.review import GateReview, ReviewPack
 from engagements.models.roi import CostItem, HourlyRate, RoiAssumptions, RoiScenario, ValuationRule
 
 __all__ = [
@@ -12,12 +13,14 @@ __all__ = [
     "Decision",
     "Engagement",
     "GateCriterion",
+    "GateReview",
     "HourlyRate",
     "Kpi",
     "KpiMeasurement",
     "Phase",
     "PhaseTransition",
     "Requirement",
+    "ReviewPack",
     "Risk",
     "RoiAssumptions",
     "RoiScenario",

@@ -137,6 +137,39 @@ def bootstrap_delta(
     return DeltaInterval(delta=delta, low=float(interval.low), high=float(interval.high), n=len(b))
 
 
+@dataclass(frozen=True)
+class MeanInterval:
+    """A mean with a bootstrap confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def bootstrap_mean(
+    values: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> MeanInterval | None:
+    """Percentile bootstrap interval of ``mean(values)``; None without values. Seeded, so a run's interval is stable."""
+    x = np.asarray(values, dtype=float)
+    if not len(x):
+        return None
+    mean = float(x.mean())
+    if len(x) < 2 or np.ptp(x) == 0:
+        return MeanInterval(mean=mean, low=mean, high=mean, n=len(x))
+    result = stats.bootstrap(
+        (x,),
+        np.mean,
+        n_resamples=n_resamples,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    interval = result.confidence_interval
+    return MeanInterval(mean=mean, low=float(interval.low), high=float(interval.high), n=len(x))
+
+
 def mean_or_none(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return float(np.mean(kept)) if kept else None

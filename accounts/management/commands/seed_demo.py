@@ -11,7 +11,7 @@ from accounts import seed as accounts_seed
 from accounts.personas import PERSONAS
 
 # Each app seeds its own demo data, in dependency order; each step is idempotent.
-SEED_MODULES = ["engagements.seed", "deployments.seed", "rag.seed", "rag.prototypes.seed"]
+SEED_MODULES = ["engagements.seed", "deployments.seed", "rag.seed", "rag.prototypes.seed", "engagements.review.seed"]
 
 
 class Command(BaseCommand):
