@@ -55,7 +55,7 @@ browser:
 	    echo "make: the browser tests need Chromium: run 'sudo apt-get install chromium' (or set CHROMIUM_PATH)"; exit 1; \
 	  fi; }
 
-run: install model
+run: install model browser
 	@$(PY) scripts/run.py
 
 lint: install

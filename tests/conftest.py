@@ -62,6 +62,32 @@ def engagement(client_org: Client, fde: User) -> Engagement:
 @pytest.fixture
 def roi_engagement(engagement: Engagement, fde) -> Engagement:
     """An engagement with rates, costs, a valued KPI and a scenario: the figures a client must see without rates."""
+    return roi_fill(engagement, fde)
+
+
+def _logged_in(user: User) -> HttpClient:
+    http = HttpClient()
+    http.force_login(user)
+    return http
+
+
+@pytest.fixture
+def fde_http(fde: User) -> HttpClient:
+    return _logged_in(fde)
+
+
+@pytest.fixture
+def member_http(client_member: User) -> HttpClient:
+    return _logged_in(client_member)
+
+
+@pytest.fixture
+def outsider_http(outsider: User) -> HttpClient:
+    return _logged_in(outsider)
+
+
+def roi_fill(engagement: Engagement, fde: User) -> Engagement:
+    """An engagement with rates, costs, a valued KPI and a scenario: the figures a client must see without rates."""
     from engagements.services import kpi_create, kpi_measurement_record, time_entry_create
     from engagements.services.roi import (
         cost_item_create,
@@ -116,24 +142,3 @@ def roi_engagement(engagement: Engagement, fde) -> Engagement:
         engagement=engagement, actor=fde, name="Expected", volume_per_month=Decimal(4000), note="INTERNAL-SCENARIO-NOTE"
     )
     return engagement
-
-
-def _logged_in(user: User) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
-
-
-@pytest.fixture
-def fde_http(fde: User) -> HttpClient:
-    return _logged_in(fde)
-
-
-@pytest.fixture
-def member_http(client_member: User) -> HttpClient:
-    return _logged_in(client_member)
-
-
-@pytest.fixture
-def outsider_http(outsider: User) -> HttpClient:
-    return _logged_in(outsider)

@@ -15,6 +15,7 @@ from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.regex_helper import normalize
 
+from deployments.applications import application_create, gateway_key_create
 from deployments.services import deployment_save
 from engagements.review.services import gate_review_record
 from engagements.services import engagement_create
@@ -29,6 +30,7 @@ from rag.prototypes.feedback import feedback_create
 from rag.prototypes.selectors import prototype_latest_version
 from rag.prototypes.services import answer_create
 from rag.services.knowledge_base import knowledge_base_create
+from tests.conftest import roi_fill
 from tests.engagements.review_builders import finished_pack
 from tests.rag.prototype_builders import index, make_prototype
 
@@ -97,6 +99,9 @@ def world(client_org: Any, fde: Any, client_member: Any, client_admin: Any, sett
     eval_case_save(dataset=dataset, external_id="c1", question="Claim deadline?", requirement=requirement)
     eval_case_save(dataset=dataset, external_id="c2", question="Draft case?", status="draft")
     eval_run_create(version=version, dataset=dataset, user=fde, enqueue=False)
+    application = application_create(engagement=engagement, name="Crawlable support bot", actor=fde)
+    gateway_key_create(application=application, name="Crawlable key", deployments=[deployment], actor=fde)
+    roi_fill(engagement, fde)
     pack = finished_pack(engagement, fde)
     gate_review_record(pack=pack, user=client_admin, decision="changes", comment="Add the carrier breakdown.")
     return engagement
@@ -123,6 +128,8 @@ def secret_strings(rows: list[models.Model]) -> set[str]:
 
 
 def candidates(route: Route, uuids: list[str]) -> list[dict[str, str]]:
+    from deployments.views.planner import LAUNCH_FILES
+    from engagements.views.roi import INPUTS as ROI_INPUTS
     from engagements.views.sections import SECTION_KEYS
     from jobs.registry import kinds
 
@@ -134,7 +141,10 @@ def candidates(route: Route, uuids: list[str]) -> list[dict[str, str]]:
         elif param == "section":
             choices.append(sorted(SECTION_KEYS))
         elif param == "kind":
-            choices.append(sorted(kinds()))
+            # Job kinds, ROI input kinds and launch-file kinds share the parameter's name.
+            choices.append(sorted(set(kinds()) | set(ROI_INPUTS) | set(LAUNCH_FILES)))
+        elif param == "action":
+            choices.append(["primary", "delete"])
         elif conv == "IntConverter":
             choices.append(["1", "0"])
         elif param == "app_label":
