@@ -7,5 +7,6 @@ class DeploymentsConfig(AppConfig):
     name = "deployments"
 
     def ready(self) -> None:
-        from deployments import gates  # noqa: F401 - registers the call-log gate providers
-        from deployments import roi_prices  # noqa: F401 - gives the ROI the engagements' measured serving prices
+        # Imported for their registrations: the call-log and load-test gate providers, and the ROI's serving prices.
+        from deployments import gates, roi_prices  # noqa: F401
+        from deployments.loadtest import gates as loadtest_gates  # noqa: F401
