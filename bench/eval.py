@@ -14,10 +14,11 @@ def _run(version: object, dataset: object, *, judge: bool) -> tuple[float, dict[
     from rag.prototypes import evals
 
     run = evals.eval_run_create(version=version, dataset=dataset, use_judge=judge, enqueue=False)  # type: ignore[arg-type]
-    evals.eval_run_claim(run_id=run.pk)
     started = time.perf_counter()
-    run = evals.eval_run_execute(run_id=run.pk)
-    return time.perf_counter() - started, run.metrics
+    evals.eval_run_execute(run_id=run.pk)
+    seconds = time.perf_counter() - started
+    run.refresh_from_db()
+    return seconds, run.metrics
 
 
 def main() -> None:

@@ -75,8 +75,7 @@ def prototype(name: str = "Bench prototype") -> Any:
         engagement=engagement, name="Bench policies", chunk_size=300, chunk_overlap=40
     )
     batch = ingest.documents_add_files(knowledge_base=kb, files=corpus())
-    if ingest.batch_claim(batch_id=batch.pk):
-        ingest.batch_run(batch_id=batch.pk)
+    ingest.batch_run(batch_id=batch.pk)
     deployment = deployment_save(
         name="Local vLLM (bench)",
         base_url=settings.LOCAL_VLLM_URL,

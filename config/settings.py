@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "engagements",
+    "jobs",
     "rag",
     "deployments",
     "portal",
@@ -193,9 +194,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
-CELERY_BEAT_SCHEDULE["rag-reclaim-stuck-batches"] = {"task": "rag.reclaim_stuck_batches", "schedule": 60.0}
+# One sweeper for every kind of job: sends again the jobs whose worker went silent (see jobs/services.py).
+CELERY_BEAT_SCHEDULE["jobs-sweep"] = {"task": "jobs.sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["engagements-refresh-evidence"] = {"task": "engagements.refresh_all_evidence", "schedule": 900.0}
-CELERY_BEAT_SCHEDULE["rag-reclaim-stuck-eval-runs"] = {"task": "rag.reclaim_stuck_eval_runs", "schedule": 60.0}
 WORKER_HEARTBEAT_TTL = 30
 
 # Knowledge-base ingestion limits (per file and per archive) and the age at which a silent batch is reclaimed.
@@ -205,6 +206,7 @@ RAG_MAX_ARCHIVE_DEPTH = env.int("RAG_MAX_ARCHIVE_DEPTH", default=2)
 RAG_MAX_COLUMNS = env.int("RAG_MAX_COLUMNS", default=2000)
 RAG_SQL_CONNECT_TIMEOUT = env.int("RAG_SQL_CONNECT_TIMEOUT", default=10)
 RAG_BATCH_STALE_SECONDS = env.int("RAG_BATCH_STALE_SECONDS", default=300)
+RAG_BATCH_MAX_ATTEMPTS = env.int("RAG_BATCH_MAX_ATTEMPTS", default=3)
 RAG_RERANK_MODEL_PATH = env.str("RAG_RERANK_MODEL_PATH", default="")
 RAG_RERANK_URL = env.str("RAG_RERANK_URL", default="")
 

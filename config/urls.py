@@ -17,6 +17,7 @@ urlpatterns = [
     path("health/badge/", views.health_badge, name="health-badge"),
     path("accounts/", include("accounts.urls")),
     path("engagements/", include("engagements.urls")),
+    path("jobs/", include("jobs.urls")),
     path("rag/", include("rag.urls")),
     path("deployments/", include("deployments.urls")),
     path("portal/", include("portal.urls")),

@@ -39,7 +39,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
 @admin.register(IngestionBatch)
 class IngestionBatchAdmin(admin.ModelAdmin):
-    list_display = ["uuid", "knowledge_base", "status", "progress", "total", "attempts", "created_at"]
+    list_display = ["uuid", "knowledge_base", "status", "progress", "total", "attempts", "queued_at"]
     list_filter = ["status"]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
-from ninja import File, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
@@ -61,8 +61,15 @@ class BatchOut(Schema):
     skipped_count: int
     attempts: int
     last_error: str
-    created_at: datetime
+    current_step: str
+    cancel_requested: bool
+    queued_at: datetime
+    created_at: datetime = Field(description="The same as queued_at, kept for existing callers.")
     finished_at: datetime | None
+
+    @staticmethod
+    def resolve_created_at(batch: IngestionBatch) -> datetime:
+        return batch.queued_at
 
 
 class SearchIn(Schema):

@@ -29,6 +29,5 @@ def seed(data: dict[str, Any]) -> dict[str, Any]:
         DataSource.objects.filter(pk=source.pk).update(folder_path=str(DEMO_FOLDER))
         source.refresh_from_db()
     batch = ingest.source_sync(source=source, enqueue=False)
-    if ingest.batch_claim(batch_id=batch.pk):
-        ingest.batch_run(batch_id=batch.pk)
+    ingest.batch_run(batch_id=batch.pk)
     return {"demo_knowledge_base": kb}

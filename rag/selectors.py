@@ -50,7 +50,7 @@ def batch_get_for_user(*, user: Any, uuid: uuid_lib.UUID | str) -> IngestionBatc
 
 
 def batch_latest(*, knowledge_base: KnowledgeBase) -> IngestionBatch | None:
-    return knowledge_base.batches.order_by("-created_at").first()
+    return knowledge_base.batches.order_by("-queued_at").first()
 
 
 def source_list_for_knowledge_base(*, knowledge_base: KnowledgeBase) -> QuerySet[DataSource]:

@@ -14,7 +14,6 @@ urlpatterns = [
     path("kb/<uuid:uuid>/sql-sources/", views.sql_source_create, name="sql-source-create"),
     path("kb/<uuid:uuid>/playground/", views.playground, name="playground"),
     path("kb/<uuid:uuid>/embedding-models/", views.embedding_endpoint_add, name="embedding-endpoint-add"),
-    path("batches/<uuid:uuid>/", views.batch_status, name="batch-status"),
     path("sources/<uuid:uuid>/sync/", views.source_sync, name="source-sync"),
     path("documents/<uuid:uuid>/", views.document_chunks, name="document"),
     path("documents/<uuid:uuid>/retry/", views.document_retry, name="document-retry"),

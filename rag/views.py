@@ -10,10 +10,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 from accounts.decorators import provider_required
 from config.ratelimit import Limit, enforce
@@ -96,7 +95,7 @@ def kb_documents(request: HttpRequest, uuid: str) -> HttpResponse:
 def _batch_response(request: HttpRequest, batch: IngestionBatch, *, changed: bool = False) -> HttpResponse:
     response = render(request, "rag/_batch.html", {"batch": batch})
     if changed or not batch.is_active:
-        trigger_client_event(response, "documents-changed")
+        trigger_client_event(response, IngestionBatch.finished_event)
     return response
 
 
@@ -111,19 +110,6 @@ def kb_upload(request: HttpRequest, uuid: str) -> HttpResponse:
     files = [(f.name or "upload", f.read()) for f in form.cleaned_data["documents"]]
     batch = ingest.documents_add_files(knowledge_base=kb, files=files, actor=request.user)
     return _batch_response(request, batch, changed=True)
-
-
-@provider_required
-def batch_status(request: HttpRequest, uuid: str) -> HttpResponse:
-    batch = selectors.batch_get_for_user(user=request.user, uuid=uuid)
-    if batch is None:
-        raise Http404("No such batch.")
-    if batch.is_active or not _is_htmx(request):
-        return _batch_response(request, batch)
-    # Finished: htmx stops polling on 286, and the documents table refreshes once.
-    response = HttpResponseStopPolling(render_to_string("rag/_batch.html", {"batch": batch}, request=request))
-    trigger_client_event(response, "documents-changed")
-    return response
 
 
 @provider_required

@@ -120,6 +120,7 @@ def secret_strings(rows: list[models.Model]) -> set[str]:
 
 def candidates(route: Route, uuids: list[str]) -> list[dict[str, str]]:
     from engagements.views.sections import SECTION_KEYS
+    from jobs.registry import kinds
 
     choices: list[list[str]] = []
     for param in route.params:
@@ -128,6 +129,8 @@ def candidates(route: Route, uuids: list[str]) -> list[dict[str, str]]:
             choices.append(uuids)
         elif param == "section":
             choices.append(sorted(SECTION_KEYS))
+        elif param == "kind":
+            choices.append(sorted(kinds()))
         elif conv == "IntConverter":
             choices.append(["1", "0"])
         elif param == "app_label":

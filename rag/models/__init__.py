@@ -1,7 +1,7 @@
 """Knowledge-base and prototype models, split by concern: knowledge bases and sources, documents and their
 ingestion, prototypes and answers, evaluation, and feedback."""
 
-from rag.models.documents import Chunk, ChunkEmbedding, Document, IngestionBatch, JobStatus
+from rag.models.documents import Chunk, ChunkEmbedding, Document, IngestionBatch
 from rag.models.evaluation import EvalCase, EvalDataset, EvalResult, EvalRun
 from rag.models.feedback import Feedback
 from rag.models.keyword import KeywordCorpus, KeywordTerm
@@ -30,7 +30,6 @@ __all__ = [
     "EvalRun",
     "Feedback",
     "IngestionBatch",
-    "JobStatus",
     "KeywordCorpus",
     "KeywordTerm",
     "KnowledgeBase",

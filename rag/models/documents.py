@@ -3,56 +3,47 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.urls import reverse
 from pgvector.django import VectorField
 
+from jobs.models import Job
+from jobs.registry import register
 from rag.models.knowledge import DataSource, EmbeddingModel, KnowledgeBase
 
 
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class IngestionBatch(models.Model):
+@register
+class IngestionBatch(Job):
     """A job row: one run of the pipeline over a set of documents (an upload, a sync, a retry)."""
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    job_kind = "ingestion"
+    task_name = "rag.ingest_batch"
+    stale_after = timedelta(seconds=int(getattr(settings, "RAG_BATCH_STALE_SECONDS", 300)))
+    max_attempts = int(getattr(settings, "RAG_BATCH_MAX_ATTEMPTS", 3))
+    unit = "documents"
+    finished_event = "documents-changed"
+    list_related = ("knowledge_base",)
+
     knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="batches")
     source = models.ForeignKey(DataSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="batches")
     label = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
-    progress = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
+        verbose_name = "ingestion batch"
+        verbose_name_plural = "ingestion batches"
 
     def __str__(self) -> str:
         return self.label or f"Batch {self.uuid}"
 
-    @property
-    def percent(self) -> int:
-        return int(100 * self.progress / self.total) if self.total else (100 if self.status == JobStatus.DONE else 0)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in {JobStatus.QUEUED, JobStatus.RUNNING}
+    def get_absolute_url(self) -> str:
+        return reverse("rag:kb-detail", args=[self.knowledge_base.uuid])
 
 
 class Document(models.Model):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 
+from jobs.models import Job
+from jobs.registry import register
 from rag.models.prototypes import PrototypeVersion
 
 
@@ -69,38 +72,29 @@ class EvalCase(models.Model):
         return f"{self.external_id}: {self.question[:60]}"
 
 
-class EvalRun(models.Model):
+@register
+class EvalRun(Job):
     """A job row: one prototype version scored on one dataset's ready cases."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    job_kind = "eval-run"
+    task_name = "rag.eval_run"
+    # One case is at most an answer and a judgement, each bounded by MODEL_CALL_DEADLINE (120 s by default).
+    stale_after = timedelta(minutes=5)
+    max_attempts = 3
+    unit = "cases"
+    reload_on_finish = True  # the finished run's page carries the results
+    list_related = ("version__prototype", "dataset")
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     dataset = models.ForeignKey(EvalDataset, on_delete=models.CASCADE, related_name="runs")
     version = models.ForeignKey(PrototypeVersion, on_delete=models.PROTECT, related_name="eval_runs")
     k = models.PositiveSmallIntegerField(default=5, help_text="The cut-off for hit@k, recall@k and nDCG@k.")
     use_judge = models.BooleanField(default=True, help_text="Score faithfulness and relevance with the LLM judge.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
     metrics = models.JSONField(default=dict, blank=True, help_text="The run's aggregate metrics, by name.")
     judge_unparsed = models.PositiveIntegerField(default=0)
     is_baseline = models.BooleanField(default=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
+        verbose_name = "eval run"
         constraints = [
             models.UniqueConstraint(
                 fields=["dataset"], condition=models.Q(is_baseline=True), name="eval_run_one_baseline_per_dataset"
@@ -110,13 +104,8 @@ class EvalRun(models.Model):
     def __str__(self) -> str:
         return f"{self.version} on {self.dataset}"
 
-    @property
-    def percent(self) -> int:
-        return int(100 * self.progress / self.total) if self.total else (100 if self.status == "done" else 0)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+    def get_absolute_url(self) -> str:
+        return reverse("rag:eval-run", args=[self.uuid])
 
 
 class EvalResult(models.Model):

@@ -63,7 +63,7 @@ class EvalCaseAdmin(admin.ModelAdmin):
 
 @admin.register(EvalRun)
 class EvalRunAdmin(admin.ModelAdmin):
-    list_display = ["dataset", "version", "status", "progress", "total", "attempts", "is_baseline", "created_at"]
+    list_display = ["dataset", "version", "status", "progress", "total", "attempts", "is_baseline", "queued_at"]
     list_filter = ["status", "is_baseline"]
 
 

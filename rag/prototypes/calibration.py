@@ -47,7 +47,7 @@ def _results(run: EvalRun) -> list[Any]:
 
 def abstention_report(*, run: EvalRun, max_declined: float = DEFAULT_TARGET) -> AbstentionReport:
     """What each threshold would do on ``run``'s cases, and the one that meets ``max_declined``."""
-    if run.status != EvalRun.Status.DONE:
+    if run.status != EvalRun.Status.SUCCEEDED:
         return AbstentionReport(run, None, None, "", "The run has not finished yet.")
     if run.metrics.get("confidence_signal") != abstention.SIGNAL:
         return AbstentionReport(

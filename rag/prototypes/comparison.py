@@ -96,7 +96,7 @@ def quality_chart(runs: list[EvalRun], rows: list[MetricRow]) -> str:
     figure = go.Figure()
     for i, run in enumerate(runs):
         figure.add_bar(
-            name=f"{run.version} · {run.created_at:%d %b %H:%M}",
+            name=f"{run.version} · {run.queued_at:%d %b %H:%M}",
             x=[r.label for r in quality],
             y=[r.values[i] for r in quality],
         )
@@ -137,7 +137,7 @@ def latency_chart(runs: list[EvalRun], results: dict[int, list[EvalResult]]) -> 
 
 
 def compare_context(*, runs: list[EvalRun]) -> dict[str, Any]:
-    runs = sorted(runs, key=lambda r: (not r.is_baseline, r.created_at))
+    runs = sorted(runs, key=lambda r: (not r.is_baseline, r.queued_at))
     results = {run.pk: _results(run) for run in runs}
     rows = [row for row in metric_rows(runs, results) if any(v is not None for v in row.values)]
     return {
@@ -161,6 +161,8 @@ def run_context(*, run: EvalRun) -> dict[str, Any]:
         "regressions": eval_run_regressions(run=run, baseline=baseline),
         "rows": rows,
         "results": results,
-        "others": run.dataset.runs.filter(status=EvalRun.Status.DONE).exclude(pk=run.pk).select_related("version")[:10],
+        "others": run.dataset.runs.filter(status=EvalRun.Status.SUCCEEDED)
+        .exclude(pk=run.pk)
+        .select_related("version")[:10],
         "latency_chart": latency_chart([run], {run.pk: results}) if results else None,
     }

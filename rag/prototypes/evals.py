@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from config.ratelimit import Limit, enforce
 from deployments.gateway import ModelEndpointError, chat_complete
+from jobs import services as jobs
 from rag.evaluation import metrics as m
 from rag.evaluation.judge import JUDGE_SCHEMA, judge_messages, parse_judgement
 from rag.models import EvalCase, EvalDataset, EvalResult, EvalRun, PrototypeVersion
 from rag.prototypes.pipeline import Outcome, run_to_end
 from rag.prototypes.prompting import format_context
 from rag.prototypes.scoring import METRICS_BY_KEY, aggregate
-
-STALE_AFTER = timedelta(minutes=3)
 
 
 @transaction.atomic
@@ -36,8 +32,6 @@ def eval_run_create(
 
     ``enqueue=False`` leaves the queued row for the caller to run in its own process (the CI command does).
     """
-    from rag.prototypes.tasks import eval_run_task
-
     if dataset.knowledge_base_id != version.prototype.knowledge_base_id:
         raise ValidationError("The dataset and the prototype must use the same knowledge base.")
     total = dataset.cases.filter(status=EvalCase.Status.READY).count()
@@ -45,37 +39,42 @@ def eval_run_create(
         raise ValidationError("The dataset has no ready cases: add or approve some first.")
     if user is not None:
         enforce(Limit("eval-run-user", user.pk, "Your evaluation runs"))
-    run = EvalRun(dataset=dataset, version=version, created_by=user, k=k, use_judge=use_judge, total=total)
+    run = EvalRun(
+        dataset=dataset,
+        version=version,
+        started_by=user,
+        engagement_id=dataset.knowledge_base.engagement_id,
+        k=k,
+        use_judge=use_judge,
+        total=total,
+    )
     run.full_clean()
     run.save()
     if enqueue:
-        eval_run_task.delay_on_commit(run_id=run.pk)
+        jobs.enqueue(run)
     return run
 
 
-def eval_run_claim(*, run_id: int) -> bool:
-    """Take a queued run, or one whose worker stopped beating its heart (it crashed mid-run)."""
-    stale = timezone.now() - STALE_AFTER
-    claimable = Q(status=EvalRun.Status.QUEUED) | Q(status=EvalRun.Status.RUNNING, heartbeat_at__lt=stale)
-    now = timezone.now()
-    return (
-        EvalRun.objects.filter(claimable, pk=run_id).update(
-            status=EvalRun.Status.RUNNING, started_at=now, heartbeat_at=now, last_error=""
-        )
-        == 1
-    )
+def eval_run_work(run: EvalRun) -> None:
+    """Score every ready case that has no result yet (so a redelivered task resumes), then aggregate.
 
-
-def eval_run_execute(*, run_id: int) -> EvalRun:
-    """Score every ready case that has no result yet (so a re-delivered task resumes), then aggregate."""
-    run = EvalRun.objects.select_related("version__prototype__knowledge_base", "version__deployment").get(pk=run_id)
-    EvalRun.objects.filter(pk=run.pk).update(attempts=run.attempts + 1)
+    Between cases the run beats its heart; when a cancel was requested it stops there, keeping the scored cases.
+    """
+    run = EvalRun.objects.select_related("version__prototype__knowledge_base", "version__deployment").get(pk=run.pk)
     done = set(run.results.values_list("case_id", flat=True))
     cases = run.dataset.cases.filter(status=EvalCase.Status.READY).exclude(pk__in=done).order_by("pk")
     for case in cases:
+        if not jobs.heartbeat(run, progress=len(done), step=f"Scoring {case.external_id}"):
+            break
         eval_case_score(run=run, case=case)
-        EvalRun.objects.filter(pk=run.pk).update(progress=run.results.count(), heartbeat_at=timezone.now())
-    return eval_run_finish(run_id=run.pk)
+        done.add(case.pk)
+    jobs.heartbeat(run, progress=len(done), step="Aggregating the metrics")
+    eval_run_finish(run_id=run.pk)
+
+
+def eval_run_execute(*, run_id: int) -> EvalRun | None:
+    """Claim and run a queued run in this process (the CI command, benchmarks)."""
+    return jobs.execute(EvalRun, run_id, eval_run_work)
 
 
 def eval_case_score(*, run: EvalRun, case: EvalCase) -> EvalResult:
@@ -131,35 +130,27 @@ def _judge(*, run: EvalRun, case: EvalCase, outcome: Outcome) -> dict[str, Any]:
     return {"judge_parsed": True, "faithfulness": judgement.faithfulness, "relevance": judgement.relevance}
 
 
-def eval_run_finish(*, run_id: int, error: str = "") -> EvalRun:
-    run = EvalRun.objects.get(pk=run_id)
+def eval_run_aggregate(*, run: EvalRun) -> EvalRun:
+    """Compute the run's metrics from the results it has (all of them, or those scored before a cancel)."""
     results = list(run.results.select_related("case"))
     run.metrics = aggregate(results)
     run.judge_unparsed = run.metrics["judge_unparsed"]
     run.progress = len(results)
-    run.status = EvalRun.Status.FAILED if error else EvalRun.Status.DONE
-    run.last_error = error[:2000]
-    run.finished_at = timezone.now()
-    run.save()
+    run.save(update_fields=["metrics", "judge_unparsed", "progress"])
     return run
 
 
-@transaction.atomic
-def eval_run_retry(*, run: EvalRun) -> EvalRun:
-    """Queue a failed run again; cases already scored are kept."""
-    from rag.prototypes.tasks import eval_run_task
-
-    if run.status != EvalRun.Status.FAILED:
-        raise ValidationError("Only a failed run can be retried.")
-    EvalRun.objects.filter(pk=run.pk).update(status=EvalRun.Status.QUEUED, last_error="")
-    eval_run_task.delay_on_commit(run_id=run.pk)
+def eval_run_finish(*, run_id: int) -> EvalRun:
+    """Aggregate the run's results and record its end (cancelled instead when a cancel was requested)."""
+    run = eval_run_aggregate(run=EvalRun.objects.get(pk=run_id))
+    jobs.finish(run)
     run.refresh_from_db()
     return run
 
 
 @transaction.atomic
 def eval_run_mark_baseline(*, run: EvalRun) -> EvalRun:
-    if run.status != EvalRun.Status.DONE:
+    if run.status != EvalRun.Status.SUCCEEDED:
         raise ValidationError("Only a finished run can be the baseline.")
     EvalRun.objects.filter(dataset=run.dataset, is_baseline=True).exclude(pk=run.pk).update(is_baseline=False)
     EvalRun.objects.filter(pk=run.pk).update(is_baseline=True)
@@ -169,7 +160,7 @@ def eval_run_mark_baseline(*, run: EvalRun) -> EvalRun:
 
 def eval_run_regressions(*, run: EvalRun, baseline: EvalRun | None) -> list[dict[str, Any]]:
     """The quality metrics on which ``run`` falls below ``baseline`` by more than the dataset's tolerance."""
-    if baseline is None or baseline.pk == run.pk or run.status != EvalRun.Status.DONE:
+    if baseline is None or baseline.pk == run.pk or run.status != EvalRun.Status.SUCCEEDED:
         return []
     tolerance = run.dataset.regression_tolerance
     flags = []
@@ -180,16 +171,3 @@ def eval_run_regressions(*, run: EvalRun, baseline: EvalRun | None) -> list[dict
         if now is not None and before is not None and now < before - tolerance:
             flags.append({"key": key, "label": metric.label, "value": now, "baseline": before, "drop": before - now})
     return flags
-
-
-def eval_runs_reclaim_stuck() -> list[int]:
-    """Queue again the runs whose worker died (no heartbeat for a while), for the periodic sweeper."""
-    from rag.prototypes.tasks import eval_run_task
-
-    stale = timezone.now() - STALE_AFTER
-    ids = list(
-        EvalRun.objects.filter(status=EvalRun.Status.RUNNING, heartbeat_at__lt=stale).values_list("pk", flat=True)
-    )
-    for run_id in ids:
-        eval_run_task.delay(run_id=run_id)
-    return ids

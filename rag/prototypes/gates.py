@@ -24,7 +24,7 @@ def latest_eval_metric(engagement: Any, params: dict[str, Any]) -> MetricResult:
     if metric is None:
         return MetricResult(value=None, detail=f"Unknown metric {key!r}; use one of {', '.join(METRICS_BY_KEY)}.")
     runs = EvalRun.objects.filter(
-        status=EvalRun.Status.DONE, dataset__knowledge_base__engagement=engagement
+        status=EvalRun.Status.SUCCEEDED, dataset__knowledge_base__engagement=engagement
     ).select_related("version__prototype", "dataset")
     if params.get("prototype"):
         runs = runs.filter(version__prototype__uuid=params["prototype"])

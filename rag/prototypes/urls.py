@@ -28,9 +28,7 @@ urlpatterns = [
     path("eval/datasets/<uuid:uuid>/draft/", ev.cases_draft, name="eval-cases-draft"),
     path("eval/datasets/<uuid:uuid>/runs/", ev.run_create, name="eval-run-create"),
     path("eval/runs/<uuid:uuid>/", ev.run_detail, name="eval-run"),
-    path("eval/runs/<uuid:uuid>/progress/", ev.run_progress, name="eval-run-progress"),
     path("eval/runs/<uuid:uuid>/baseline/", ev.run_baseline, name="eval-run-baseline"),
-    path("eval/runs/<uuid:uuid>/retry/", ev.run_retry, name="eval-run-retry"),
     path("eval/runs/<uuid:uuid>/abstention/", ab.run_abstention, name="eval-run-abstention"),
     path("eval/runs/<uuid:uuid>/abstention/apply/", ab.run_abstention_apply, name="eval-run-abstention-apply"),
     path(

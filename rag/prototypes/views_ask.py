@@ -92,7 +92,7 @@ def prototype_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "answers": selectors.answer_list_for_user(user=request.user).filter(version__prototype=prototype)[:10],
         "runs": EvalRun.objects.filter(version__prototype=prototype)
         .select_related("dataset", "version")
-        .order_by("-created_at")[:10],
+        .order_by("-queued_at")[:10],
         "ask_form": AskForm(),
         "clone_form": CloneForm(),
         "can_edit": engagement_user_can_edit(engagement=prototype.knowledge_base.engagement, user=request.user),

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseStopPolling
 
 from accounts.decorators import provider_required
 from deployments.gateway import ModelEndpointError
@@ -44,7 +43,7 @@ def _kbs(request: HttpRequest) -> Any:
 def _dataset_context(request: HttpRequest, dataset: EvalDataset, **forms: Any) -> dict[str, Any]:
     prototypes = selectors.prototype_list_for_user(user=request.user).filter(knowledge_base=dataset.knowledge_base)
     requirements = Requirement.objects.filter(engagement=dataset.knowledge_base.engagement)
-    runs = list(dataset.runs.select_related("version__prototype", "dataset").order_by("-created_at"))
+    runs = list(dataset.runs.select_related("version__prototype", "dataset").order_by("-queued_at"))
     baseline = next((run for run in runs if run.is_baseline), None)
     for run in runs:
         run.regressions = evals.eval_run_regressions(run=run, baseline=baseline)  # type: ignore[attr-defined]
@@ -195,17 +194,6 @@ def run_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
 
 
 @provider_required
-def run_progress(request: HttpRequest, uuid: Any) -> HttpResponse:
-    run = _run(request, uuid)
-    response = render(request, "rag/eval/_run_progress.html", {"run": run})
-    if not run.is_active and getattr(request, "htmx", False):
-        # the finished run's page carries the results; reload it once instead of polling on
-        response = HttpResponseStopPolling()
-        response["HX-Refresh"] = "true"
-    return response
-
-
-@provider_required
 @require_POST
 def run_baseline(request: HttpRequest, uuid: Any) -> HttpResponse:
     run = _run(request, uuid)
@@ -214,19 +202,6 @@ def run_baseline(request: HttpRequest, uuid: Any) -> HttpResponse:
     try:
         evals.eval_run_mark_baseline(run=run)
         messages.success(request, "This run is now the dataset's baseline; later runs are checked against it.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    return redirect("rag:eval-run", uuid=run.uuid)
-
-
-@provider_required
-@require_POST
-def run_retry(request: HttpRequest, uuid: Any) -> HttpResponse:
-    run = _run(request, uuid)
-    if not engagement_user_can_edit(engagement=run.dataset.knowledge_base.engagement, user=request.user):
-        raise Http404("Only the engagement's team retries runs.")
-    try:
-        evals.eval_run_retry(run=run)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("rag:eval-run", uuid=run.uuid)

@@ -1,12 +1,14 @@
 """Ingestion: sources and documents in, chunks and vectors out, as re-runnable batches (job rows).
 
-Flow: a service records documents (``documents_add_files``, ``source_sync``) and a ``IngestionBatch`` row, then
-enqueues ``rag.tasks.ingest_batch`` on commit. The task claims the row (``batch_claim``) and calls ``batch_run``,
-which parses → normalises → chunks → embeds in batches → stores in bulk, a group of documents at a time.
+Flow: a service records documents (``documents_add_files``, ``source_sync``) and an ``IngestionBatch`` job row,
+then enqueues ``rag.tasks.ingest_batch`` on commit (``jobs.services``). The task claims the row and runs
+``batch_work``: parse → normalise → chunk, embed a group of documents at a time (to keep the model's batches full),
+then store each document.
 
-Every step is re-runnable: a group's chunks and vectors are replaced, and its documents' status and the batch's
-progress advanced, in one transaction, so a worker killed at any point leaves each document either fully stored or still
-pending. ``batch_reclaim_stuck`` (run by Celery beat) puts batches whose worker died back in the queue.
+Every step is re-runnable: a document's chunks and vectors are replaced, its status set and the batch's progress
+advanced, in one transaction, so a worker killed at any point leaves each document either fully stored or still
+pending, and progress moves one document at a time. Between documents the batch beats its heart and stops when a
+cancel was requested, keeping what it stored. The jobs sweeper puts batches whose worker died back in the queue.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ from django.db.models import F
 from django.template import Context, Engine
 from django.utils import timezone
 
+from jobs import services as jobs
+from jobs.models import JobStatus
 from rag import archives, parsers
 from rag.chunking import ChunkDraft, chunk_segments
 from rag.embeddings import EmbeddingError, embed_documents
-from rag.models import Chunk, ChunkEmbedding, DataSource, Document, IngestionBatch, JobStatus, KnowledgeBase
+from rag.models import Chunk, ChunkEmbedding, DataSource, Document, IngestionBatch, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 UPLOAD_SOURCE_NAME = "Uploads"
@@ -38,12 +41,6 @@ UPLOAD_SOURCE_NAME = "Uploads"
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _enqueue(batch: IngestionBatch) -> None:
-    from rag.tasks import ingest_batch
-
-    ingest_batch.delay_on_commit(batch_id=batch.pk)
 
 
 # --- sources -------------------------------------------------------------------------------------------------
@@ -152,19 +149,23 @@ def _batch_new(*, knowledge_base: KnowledgeBase, source: DataSource | None, labe
         knowledge_base=knowledge_base,
         source=source,
         label=label,
-        created_by=actor if getattr(actor, "pk", None) else None,
+        started_by=actor if getattr(actor, "pk", None) else None,
+        engagement_id=knowledge_base.engagement_id,
     )
 
 
-def _batch_count(batch: IngestionBatch, counts: _Upsert) -> None:
+def _batch_count(batch: IngestionBatch, counts: _Upsert, *, close: bool) -> None:
+    """Count the batch's documents; ``close`` ends a batch that has nothing left to do before it is queued."""
     documents = batch.documents.all()
     batch.total = documents.count()
     batch.failed_count = documents.filter(status=Document.Status.FAILED).count()
     batch.progress = documents.filter(status__in=[Document.Status.READY, Document.Status.FAILED]).count()
     batch.skipped_count = counts.unchanged
-    if batch.total == batch.progress:
-        batch.status, batch.finished_at = JobStatus.DONE, timezone.now()
-    batch.save()
+    fields = ["total", "failed_count", "progress", "skipped_count", "label"]
+    if close and batch.total == batch.progress:
+        batch.status, batch.finished_at = JobStatus.SUCCEEDED, timezone.now()
+        fields += ["status", "finished_at"]
+    batch.save(update_fields=fields)  # never the job's own fields: a cancel may arrive meanwhile
 
 
 @transaction.atomic
@@ -194,9 +195,9 @@ def documents_add_files(
                 counts=counts,
             )
     batch.label = f"Upload of {names[0]}" + (f" and {len(names) - 1} more" if len(names) > 1 else "")
-    _batch_count(batch, counts)
+    _batch_count(batch, counts, close=True)
     if batch.status == JobStatus.QUEUED:
-        _enqueue(batch)
+        jobs.enqueue(batch)
     return batch
 
 
@@ -208,7 +209,7 @@ def source_sync(*, source: DataSource, actor: Any = None, enqueue: bool = True) 
     """
     batch = _batch_new(knowledge_base=source.knowledge_base, source=source, label=f"Sync of {source.name}", actor=actor)
     if enqueue:
-        _enqueue(batch)
+        jobs.enqueue(batch)
     return batch
 
 
@@ -295,10 +296,7 @@ def source_discover(*, batch: IngestionBatch) -> None:
             doc.content.delete(save=False)
     removed.delete()
     DataSource.objects.filter(pk=source.pk).update(last_synced_at=timezone.now(), last_error="")
-    _batch_count(batch, counts)
-    if batch.status == JobStatus.DONE:
-        return
-    IngestionBatch.objects.filter(pk=batch.pk).update(status=JobStatus.RUNNING, finished_at=None)
+    _batch_count(batch, counts, close=False)
 
 
 @transaction.atomic
@@ -311,7 +309,7 @@ def document_retry(*, document: Document, actor: Any = None) -> IngestionBatch:
     )
     batch.total = 1
     batch.save(update_fields=["total"])
-    _enqueue(batch)
+    jobs.enqueue(batch)
     return batch
 
 
@@ -322,22 +320,11 @@ def knowledge_base_reindex(*, knowledge_base: KnowledgeBase, actor: Any = None) 
     docs = knowledge_base.documents.exclude(content="")
     batch.total = docs.update(batch=batch, status=Document.Status.PENDING, error="", ingested_hash="")
     batch.save(update_fields=["total"])
-    _enqueue(batch)
+    jobs.enqueue(batch)
     return batch
 
 
 # --- the pipeline --------------------------------------------------------------------------------------------
-
-
-def batch_claim(*, batch_id: int) -> bool:
-    """Move a queued batch to running; False when another worker has it or it is finished."""
-    now = timezone.now()
-    return (
-        IngestionBatch.objects.filter(pk=batch_id, status=JobStatus.QUEUED).update(
-            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
-        )
-        == 1
-    )
 
 
 @dataclass
@@ -357,35 +344,26 @@ def _prepare(doc: Document, kb: KnowledgeBase) -> _Prepared:
     return _Prepared(document=doc, drafts=drafts, parsed=parsed)
 
 
-def _fail(batch: IngestionBatch, doc: Document, message: str) -> None:
+def _fail(batch: IngestionBatch, doc: Document, message: str) -> bool:
     with transaction.atomic():
         Document.objects.filter(pk=doc.pk).update(
             status=Document.Status.FAILED, error=message, attempts=F("attempts") + 1
         )
-        IngestionBatch.objects.filter(pk=batch.pk).update(
-            progress=F("progress") + 1, failed_count=F("failed_count") + 1, heartbeat_at=timezone.now()
-        )
+        IngestionBatch.objects.filter(pk=batch.pk).update(failed_count=F("failed_count") + 1)
+        return jobs.heartbeat(batch, progress=F("progress") + 1, step=f"Could not read {doc.external_id}")
 
 
 @transaction.atomic
-def _store_group(batch: IngestionBatch, group: list[_Prepared], matrices: dict[int, Any], kb: KnowledgeBase) -> None:
-    """Replace the chunks and vectors of a group's documents and mark them ready, all or nothing, in bulk."""
-    docs = Document.objects.select_for_update().in_bulk([item.document.pk for item in group])
-    todo: list[tuple[_Prepared, int]] = []
-    offset = 0
-    for item in group:
-        doc = docs[item.document.pk]
-        # A redelivered task may find a document already stored with this very content: leave it be.
-        if not (doc.status == Document.Status.READY and doc.ingested_hash == doc.content_hash):
-            todo.append((item, offset))
-        offset += len(item.drafts)
-    if not todo:
-        return
-    Chunk.objects.filter(document_id__in=[item.document.pk for item, _ in todo]).delete()
-    drafts = [(item, start + d.index, d) for item, start in todo for d in item.drafts]
+def _store_document(batch: IngestionBatch, item: _Prepared, vectors: dict[int, Any], kb: KnowledgeBase) -> bool:
+    """Replace one document's chunks and vectors and mark it ready, all or nothing; False when asked to stop."""
+    doc = Document.objects.select_for_update().get(pk=item.document.pk)
+    # A redelivered task may find the document already stored with this very content: leave it be.
+    if doc.status == Document.Status.READY and doc.ingested_hash == doc.content_hash:
+        return jobs.heartbeat(batch, step=f"Stored {doc.external_id}")
+    Chunk.objects.filter(document=doc).delete()
     chunks = Chunk.objects.bulk_create(
         Chunk(
-            document_id=item.document.pk,
+            document=doc,
             knowledge_base=kb,
             index=d.index,
             text=d.text,
@@ -394,33 +372,28 @@ def _store_group(batch: IngestionBatch, group: list[_Prepared], matrices: dict[i
             char_start=d.char_start,
             char_end=d.char_end,
         )
-        for item, _, d in drafts
+        for d in item.drafts
     )
     Chunk.objects.filter(pk__in=[c.pk for c in chunks]).update(
         search_vector=SearchVector("text", config=kb.text_search_config)
     )
     ChunkEmbedding.objects.bulk_create(
-        ChunkEmbedding(chunk=chunk, model_id=model_id, knowledge_base=kb, embedding=matrix[row])
-        for model_id, matrix in matrices.items()
-        for chunk, (_, row, _) in zip(chunks, drafts, strict=True)
+        ChunkEmbedding(chunk=chunk, model_id=model_id, knowledge_base=kb, embedding=rows[i])
+        for model_id, rows in vectors.items()
+        for i, chunk in enumerate(chunks)
     )
-    now = timezone.now()
-    updated = []
-    for item, _ in todo:
-        doc, parsed = docs[item.document.pk], item.parsed
-        doc.status, doc.error = Document.Status.READY, ""
-        doc.chunk_count = len(item.drafts)
-        doc.ingested_hash, doc.ingested_at = doc.content_hash, now
-        doc.mime_type = parsed.mime_type
-        doc.title = doc.title or parsed.title[:500]
-        doc.page_count = parsed.page_count
-        doc.document_date = parsed.document_date or doc.document_date
-        doc.metadata = {**doc.metadata, **parsed.metadata}
-        doc.attempts += 1
-        doc.updated_at = now
-        updated.append(doc)
-    Document.objects.bulk_update(updated, fields=[*_STORED_FIELDS, "updated_at"])
-    IngestionBatch.objects.filter(pk=batch.pk).update(progress=F("progress") + len(todo), heartbeat_at=now)
+    parsed = item.parsed
+    doc.status, doc.error = Document.Status.READY, ""
+    doc.chunk_count = len(item.drafts)
+    doc.ingested_hash, doc.ingested_at = doc.content_hash, timezone.now()
+    doc.mime_type = parsed.mime_type
+    doc.title = doc.title or parsed.title[:500]
+    doc.page_count = parsed.page_count
+    doc.document_date = parsed.document_date or doc.document_date
+    doc.metadata = {**doc.metadata, **parsed.metadata}
+    doc.attempts += 1
+    doc.save(update_fields=[*_STORED_FIELDS, "updated_at"])
+    return jobs.heartbeat(batch, progress=F("progress") + 1, step=f"Stored {doc.external_id}")
 
 
 _STORED_FIELDS = ["status", "error", "chunk_count", "ingested_hash", "ingested_at", "mime_type", "title"]
@@ -428,19 +401,24 @@ _STORED_FIELDS += ["page_count", "document_date", "metadata", "attempts"]
 
 
 def _groups(docs: list[Document], kb: KnowledgeBase, batch: IngestionBatch) -> Iterable[list[_Prepared]]:
+    """Read and chunk documents, yielding groups to embed together; stops early when a cancel was requested."""
     # Documents are embedded together until a group has enough chunks to keep the model's batches full.
     target = int(getattr(settings, "RAG_EMBED_GROUP_CHUNKS", 512))
     group: list[_Prepared] = []
     size = 0
     for doc in docs:
+        if not jobs.heartbeat(batch, step=f"Reading {doc.external_id}"):
+            return
         try:
             item = _prepare(doc, kb)
         except parsers.ParseError as exc:
-            _fail(batch, doc, str(exc))
+            if not _fail(batch, doc, str(exc)):
+                return
             continue
         except Exception as exc:
             logger.exception("parsing %s failed", doc.external_id)
-            _fail(batch, doc, f"The file could not be read: {type(exc).__name__}: {exc}")
+            if not _fail(batch, doc, f"The file could not be read: {type(exc).__name__}: {exc}"):
+                return
             continue
         group.append(item)
         size += len(item.drafts)
@@ -456,68 +434,58 @@ def _mark_processing(group: list[_Prepared]) -> list[_Prepared]:
     return group
 
 
-def batch_run(*, batch_id: int) -> IngestionBatch:
-    """Process a claimed (running) batch to the end; safe to call again on the same batch after a crash."""
-    batch = IngestionBatch.objects.select_related("knowledge_base", "source").get(pk=batch_id)
+def _embed_and_store(batch: IngestionBatch, group: list[_Prepared], models: list[Any], kb: KnowledgeBase) -> bool:
+    texts = [d.text for item in group for d in item.drafts]
+    if not jobs.heartbeat(batch, step=f"Embedding {len(texts)} passages of {len(group)} document(s)"):
+        return False
+    try:
+        matrices = {m.pk: embed_documents(m, texts) for m in models}
+    except EmbeddingError as exc:
+        go_on = [_fail(batch, item.document, str(exc)) for item in group]  # every one fails, then ask about stopping
+        return all(go_on)
+    offset = 0
+    for item in group:
+        vectors = {model_id: matrix[offset : offset + len(item.drafts)] for model_id, matrix in matrices.items()}
+        offset += len(item.drafts)
+        if not _store_document(batch, item, vectors, kb):
+            return False
+    return True
+
+
+def batch_work(batch: IngestionBatch) -> None:
+    """Process a claimed (running) batch to the end or to a cancel; safe to run again after a crash."""
+    batch = IngestionBatch.objects.select_related("knowledge_base", "source").get(pk=batch.pk)
     kb = batch.knowledge_base
     if batch.source and batch.source.kind in {DataSource.Kind.FOLDER, DataSource.Kind.SQL}:
+        jobs.heartbeat(batch, step=f"Reading {batch.source.name}")
         try:
             source_discover(batch=batch)
         except parsers.ParseError as exc:
             DataSource.objects.filter(pk=batch.source.pk).update(last_error=str(exc))
-            return batch_finish(batch_id=batch.pk, error=str(exc))
+            jobs.fail(batch, str(exc))
+            return
     models = list(kb.embedding_models.all())
     docs = list(batch.documents.filter(status__in=[Document.Status.PENDING, Document.Status.PROCESSING]).order_by("pk"))
     for group in _groups(docs, kb, batch):
-        texts = [d.text for item in group for d in item.drafts]
-        try:
-            matrices = {m.pk: embed_documents(m, texts) for m in models}
-        except EmbeddingError as exc:
-            for item in group:
-                _fail(batch, item.document, str(exc))
-            continue
-        _store_group(batch, group, matrices, kb)
-    return batch_finish(batch_id=batch.pk)
+        if not _embed_and_store(batch, group, models, kb):
+            break
+    batch_finish(batch=batch)
+
+
+def batch_run(*, batch_id: int) -> IngestionBatch | None:
+    """Claim and run a queued batch in this process (the import command, the seed, benchmarks)."""
+    return jobs.execute(IngestionBatch, batch_id, batch_work)
 
 
 @transaction.atomic
-def batch_finish(*, batch_id: int, error: str = "") -> IngestionBatch:
-    batch = IngestionBatch.objects.select_for_update().get(pk=batch_id)
-    batch.finished_at = timezone.now()
-    if error:
-        batch.status, batch.last_error = JobStatus.FAILED, error
-    else:
-        docs = batch.documents.all()
-        batch.total = max(batch.total, docs.count())
-        batch.progress = docs.filter(status__in=[Document.Status.READY, Document.Status.FAILED]).count()
-        batch.failed_count = docs.filter(status=Document.Status.FAILED).count()
-        batch.status = JobStatus.DONE
-        batch.last_error = (
-            f"{batch.failed_count} document(s) failed; see each one's error." if batch.failed_count else ""
-        )
-    batch.save()
-    return batch
-
-
-@transaction.atomic
-def batch_reclaim_stuck(*, older_than: timedelta | None = None) -> list[int]:
-    """Re-queue running batches whose worker stopped beating (killed, lost); give up after the attempt limit."""
-    if older_than is None:
-        older_than = timedelta(seconds=int(getattr(settings, "RAG_BATCH_STALE_SECONDS", 300)))
-    max_attempts = int(getattr(settings, "RAG_BATCH_MAX_ATTEMPTS", 3))
-    stale = IngestionBatch.objects.select_for_update(skip_locked=True).filter(
-        status=JobStatus.RUNNING, heartbeat_at__lte=timezone.now() - older_than
-    )
-    requeued = []
-    for batch in stale:
-        batch.documents.filter(status=Document.Status.PROCESSING).update(status=Document.Status.PENDING)
-        if batch.attempts >= max_attempts:
-            batch.status, batch.finished_at = JobStatus.FAILED, timezone.now()
-            batch.last_error = f"The batch stopped {batch.attempts} times without finishing; retry it."
-            batch.save()
-            continue
-        batch.status = JobStatus.QUEUED
-        batch.save(update_fields=["status"])
-        _enqueue(batch)
-        requeued.append(batch.pk)
-    return requeued
+def batch_finish(*, batch: IngestionBatch) -> None:
+    """Count what the batch did and record its end: succeeded, or cancelled with the stored documents kept."""
+    docs = batch.documents.all()
+    # Read but not stored when a cancel stopped the batch: waiting again, for a retry to pick up.
+    docs.filter(status=Document.Status.PROCESSING).update(status=Document.Status.PENDING)
+    batch.total = max(batch.total, docs.count())
+    batch.progress = docs.filter(status__in=[Document.Status.READY, Document.Status.FAILED]).count()
+    batch.failed_count = docs.filter(status=Document.Status.FAILED).count()
+    batch.last_error = f"{batch.failed_count} document(s) failed; see each one's error." if batch.failed_count else ""
+    batch.save(update_fields=["total", "progress", "failed_count", "last_error"])
+    jobs.finish(batch)

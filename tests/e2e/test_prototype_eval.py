@@ -45,11 +45,12 @@ def test_an_fde_starts_an_eval_run_and_watches_it_finish(
     page.uncheck("input[name=use_judge]")
     page.click("text=Start run")
 
-    page.wait_for_selector("#run-progress .progress-bar", state="attached")  # 0% is zero pixels wide
-    page.wait_for_selector("#results td:has-text('pallet')", timeout=120_000)  # the finished page, reloaded once
+    page.wait_for_selector("#run-progress [data-job-status]", state="attached")
+    page.wait_for_selector("#run-progress [data-job-status=succeeded]", state="attached", timeout=120_000)
+    page.wait_for_selector("#results td:has-text('pallet')", state="attached")  # the finished page, reloaded once
 
     run = EvalRun.objects.get()
-    assert run.status == EvalRun.Status.DONE
+    assert run.status == EvalRun.Status.SUCCEEDED
     assert "100%" in page.inner_text("#run-progress")
     assert "hit@k" in page.inner_text("main").lower()
     assert page.locator("#results tr:has-text('football') .badge:has-text('declined')").count() == 1

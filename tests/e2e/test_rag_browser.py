@@ -42,7 +42,8 @@ def test_fde_creates_a_base_uploads_files_inspects_chunks_and_searches(
         )
         page.get_by_role("button", name="Upload").click()
         page.wait_for_selector("#upload-progress:not(.d-none)")
-        page.wait_for_selector("#batch-status .batch-count:text('3 / 3 documents')", timeout=60_000)
+        page.wait_for_selector("#batch-status [data-job-status=succeeded]", timeout=60_000)
+        assert "3 / 3 documents" in page.inner_text("#batch-status .job-count")
         page.wait_for_selector("#documents .doc-error:text('The file is empty')")
         assert page.locator("#documents tbody tr").count() == 3
         assert page.get_by_role("button", name="Retry").count() == 1

@@ -105,10 +105,10 @@ def test_the_compare_page_renders_charts_and_is_scoped(
 def test_run_progress_polls_until_the_run_is_finished(runs: tuple[EvalRun, EvalRun], fde_http: HttpClient) -> None:
     a, _ = runs
     EvalRun.objects.filter(pk=a.pk).update(status=EvalRun.Status.RUNNING, progress=1)
-    running = fde_http.get(f"/rag/eval/runs/{a.uuid}/progress/", headers={"HX-Request": "true"})
+    running = fde_http.get(f"/jobs/eval-run/{a.uuid}/", headers={"HX-Request": "true"})
     assert 'hx-trigger="every 1s"' in running.content.decode() and "25%" in running.content.decode()
-    EvalRun.objects.filter(pk=a.pk).update(status=EvalRun.Status.DONE, progress=4)
-    done = fde_http.get(f"/rag/eval/runs/{a.uuid}/progress/", headers={"HX-Request": "true"})
+    EvalRun.objects.filter(pk=a.pk).update(status=EvalRun.Status.SUCCEEDED, progress=4)
+    done = fde_http.get(f"/jobs/eval-run/{a.uuid}/", headers={"HX-Request": "true"})
     assert done.status_code == 286 and done["HX-Refresh"] == "true"
 
 
@@ -119,6 +119,6 @@ def test_a_failed_run_shows_its_error_and_can_be_retried(
     EvalRun.objects.filter(pk=a.pk).update(status=EvalRun.Status.FAILED, last_error="The run stopped: boom.")
     assert "The run stopped: boom." in fde_http.get(f"/rag/eval/runs/{a.uuid}/").content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
-        fde_http.post(f"/rag/eval/runs/{a.uuid}/retry/")
+        fde_http.post(f"/jobs/eval-run/{a.uuid}/retry/")
     a.refresh_from_db()
     assert a.status == EvalRun.Status.QUEUED and len(callbacks) == 1

@@ -14,6 +14,7 @@ from django.utils import timezone
 from deployments.models import ModelCall
 from engagements.metrics import get_provider
 from engagements.models import Engagement
+from jobs.services import sweep
 from rag.models import EvalCase, EvalDataset, EvalResult, EvalRun, KnowledgeBase, Prototype
 from rag.prototypes import evals
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
@@ -63,12 +64,12 @@ def test_an_eval_run_on_a_real_worker_scores_every_case(
     run = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, user=fde, k=3)
 
     run = wait_for(
-        lambda: EvalRun.objects.filter(pk=run.pk, status__in=["done", "failed"]).first(),
+        lambda: EvalRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
         timeout=240,
         message="the eval run to finish",
     )
 
-    assert run.status == EvalRun.Status.DONE, run.last_error
+    assert run.status == EvalRun.Status.SUCCEEDED, run.last_error
     assert (run.progress, run.total) == (3, 3)
     results = {r.case.external_id: r for r in EvalResult.objects.filter(run=run).select_related("case")}
     assert set(results) == {"deadline", "pallet", "football"}
@@ -91,23 +92,22 @@ def test_an_eval_run_on_a_real_worker_scores_every_case(
 def test_a_rerun_resumes_without_scoring_cases_twice(setup: tuple[Prototype, EvalDataset]) -> None:
     prototype, dataset = setup
     run = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, use_judge=False, enqueue=False)
-    assert evals.eval_run_claim(run_id=run.pk)
     evals.eval_case_score(run=run, case=dataset.cases.get(external_id="football"))
 
     evals.eval_run_execute(run_id=run.pk)
 
     assert EvalResult.objects.filter(run=run).count() == 3
     assert ModelCall.objects.filter(caller="rag.eval").count() == 2  # the abstained case never called the model
-    assert not evals.eval_run_claim(run_id=run.pk)  # a redelivered task leaves a finished run alone
+    assert evals.eval_run_execute(run_id=run.pk) is None  # a redelivered task leaves a finished run alone
 
 
 def test_the_gate_provider_reports_the_latest_metric(
     setup: tuple[Prototype, EvalDataset], engagement: Engagement
 ) -> None:
     prototype, dataset = setup
-    run = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, use_judge=False, enqueue=False)
-    evals.eval_run_claim(run_id=run.pk)
-    run = evals.eval_run_execute(run_id=run.pk)
+    queued = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, use_judge=False, enqueue=False)
+    run = evals.eval_run_execute(run_id=queued.pk)
+    assert run is not None
     provider = get_provider("rag.eval_metric")
     assert provider is not None
 
@@ -181,14 +181,14 @@ def test_a_run_whose_worker_died_is_reclaimed_and_finished(
     stale = timezone.now() - timedelta(minutes=10)
     EvalRun.objects.filter(pk=run.pk).update(status=EvalRun.Status.RUNNING, progress=1, heartbeat_at=stale)
 
-    assert evals.eval_runs_reclaim_stuck() == [run.pk]
+    assert sweep()["eval-run"] == [run.pk]
     run = wait_for(
-        lambda: EvalRun.objects.filter(pk=run.pk, status__in=["done", "failed"]).first(),
+        lambda: EvalRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
         timeout=180,
         message="the reclaimed run to finish",
     )
 
-    assert run.status == EvalRun.Status.DONE and run.attempts == 1
+    assert run.status == EvalRun.Status.SUCCEEDED and run.attempts == 1
     assert EvalResult.objects.filter(run=run).count() == 3
     assert ModelCall.objects.filter(caller="rag.eval").count() == 2  # nothing scored twice
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rag.models import Chunk, ChunkEmbedding, DataSource, Document, JobStatus, KnowledgeBase
+from jobs.models import JobStatus
+from rag.models import Chunk, ChunkEmbedding, DataSource, Document, KnowledgeBase
 from rag.services import ingest
 from rag.services.knowledge_base import embedding_model_register, knowledge_base_add_embedding_model
 from tests.rag import files
@@ -36,7 +37,7 @@ def test_upload_ingests_every_format_with_provenance(kb: KnowledgeBase) -> None:
         ("archive.zip", files.make_zip({"faq/rates.csv": b"carrier,sla\nDHL,48h\n", "faq/a.jsonl": b'{"q":"x"}\n'})),
     ]
     batch = run_batch(ingest.documents_add_files(knowledge_base=kb, files=uploads))
-    assert batch.status == JobStatus.DONE
+    assert batch.status == JobStatus.SUCCEEDED
     assert (batch.progress, batch.total, batch.failed_count) == (6, 6, 0)
     assert set(_statuses(kb)) == {
         "policy.md",
@@ -75,7 +76,7 @@ def test_each_bad_file_gets_its_own_error_and_the_rest_completes(kb: KnowledgeBa
     for name, fragment in expected.items():
         assert fragment in failed[name], (name, failed.get(name))
     assert any("nested more than" in error for name, error in failed.items() if name.startswith("nested.zip"))
-    assert batch.status == JobStatus.DONE and batch.failed_count == len(failed) and batch.progress == batch.total
+    assert batch.status == JobStatus.SUCCEEDED and batch.failed_count == len(failed) and batch.progress == batch.total
 
 
 def test_file_over_the_size_limit_fails_alone(kb: KnowledgeBase, settings: Any) -> None:
@@ -204,7 +205,7 @@ def test_unreachable_embeddings_endpoint_fails_documents_with_the_reason(kb: Kno
         knowledge_base=kb, label="Down", base_url="http://127.0.0.1:9/v1", model_name="e5", dimensions=384
     )
     assert model.kind == "openai" and kb.embedding_models.count() == 2
-    batch = run_batch(kb.batches.order_by("-created_at").first())  # type: ignore[arg-type]
+    batch = run_batch(kb.batches.order_by("-queued_at").first())  # type: ignore[arg-type]
     doc = kb.documents.get()
     assert doc.status == Document.Status.FAILED and "http://127.0.0.1:9/v1 failed" in doc.error
-    assert batch.failed_count == 1 and batch.status == JobStatus.DONE
+    assert batch.failed_count == 1 and batch.status == JobStatus.SUCCEEDED

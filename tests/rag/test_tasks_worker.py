@@ -10,7 +10,9 @@ from django.conf import settings
 from django.db.models import Sum
 
 from engagements.models import Engagement
-from rag.models import Chunk, ChunkEmbedding, Document, IngestionBatch, JobStatus, KnowledgeBase
+from jobs import services
+from jobs.models import JobStatus
+from rag.models import Chunk, ChunkEmbedding, Document, IngestionBatch, KnowledgeBase
 from rag.services import ingest
 from rag.services.knowledge_base import knowledge_base_create
 from tests.fixtures_services import wait_for
@@ -50,10 +52,10 @@ def test_killed_worker_mid_batch_finishes_after_reclaim_with_no_duplicates(
     batch.refresh_from_db()
     assert batch.status == JobStatus.RUNNING and progress > 0 and batch.progress < batch.total
 
-    assert ingest.batch_reclaim_stuck(older_than=timedelta(0)) == [batch.pk]
+    assert services.sweep(older_than=timedelta(0))["ingestion"] == [batch.pk]
     celery_worker.start()
     wait_for(
-        lambda: IngestionBatch.objects.get(pk=batch.pk).status == JobStatus.DONE, timeout=180, message="batch done"
+        lambda: IngestionBatch.objects.get(pk=batch.pk).status == JobStatus.SUCCEEDED, timeout=180, message="batch done"
     )
 
     batch.refresh_from_db()
@@ -65,3 +67,31 @@ def test_killed_worker_mid_batch_finishes_after_reclaim_with_no_duplicates(
     assert ChunkEmbedding.objects.filter(knowledge_base=worker_kb).count() == chunks.count()
     for doc in docs:
         assert sorted(doc.chunks.values_list("index", flat=True)) == list(range(doc.chunk_count))
+
+
+def test_cancelling_a_running_batch_keeps_the_documents_already_stored(
+    celery_worker: Any, worker_kb: KnowledgeBase
+) -> None:
+    batch = ingest.documents_add_files(knowledge_base=worker_kb, files=_corpus(80))
+    wait_for(lambda: IngestionBatch.objects.get(pk=batch.pk).progress, timeout=120, interval=0.05, message="progress")
+
+    services.request_cancel(IngestionBatch.objects.get(pk=batch.pk))
+    batch = wait_for(
+        lambda: IngestionBatch.objects.filter(pk=batch.pk, status__in=["cancelled", "succeeded", "failed"]).first(),
+        timeout=120,
+        message="the batch to stop",
+    )
+
+    docs = Document.objects.filter(knowledge_base=worker_kb)
+    ready = docs.filter(status=Document.Status.READY)
+    assert batch.status == JobStatus.CANCELLED and 0 < ready.count() < 80
+    assert batch.progress == ready.count() and docs.filter(status=Document.Status.PENDING).count() == 80 - ready.count()
+    chunks = Chunk.objects.filter(knowledge_base=worker_kb)
+    assert set(chunks.values_list("document_id", flat=True)) == set(ready.values_list("pk", flat=True))
+    assert chunks.count() == ready.aggregate(n=Sum("chunk_count"))["n"]
+
+    services.retry(batch)  # the rest is ingested; what was stored stays
+    wait_for(
+        lambda: IngestionBatch.objects.get(pk=batch.pk).status == JobStatus.SUCCEEDED, timeout=180, message="retry"
+    )
+    assert docs.filter(status=Document.Status.READY).count() == 80

@@ -104,8 +104,9 @@ def test_upload_queues_a_batch_and_returns_its_progress_partial(
     batch = IngestionBatch.objects.get(knowledge_base=kb)
     assert (batch.total, batch.progress) == (3, 0)
     run_batch(batch)
-    poll = fde_http.get(reverse("rag:batch-status", args=[batch.uuid]), HTTP_HX_REQUEST="true")
+    poll = fde_http.get(reverse("jobs:progress", args=["ingestion", batch.uuid]), HTTP_HX_REQUEST="true")
     assert poll.status_code == 286 and "3 / 3 documents" in poll.content.decode()
+    assert 'data-job-status="succeeded"' in poll.content.decode() and "documents-changed" in poll["HX-Trigger"]
 
 
 def test_failed_document_shows_its_error_and_a_retry_button(fde_http: HttpClient, kb: KnowledgeBase) -> None:

@@ -33,8 +33,7 @@ class Command(BaseCommand):
         if options["queue"]:
             self.stdout.write(f"Queued batch {batch.uuid}; follow it on the knowledge base's page.")
             return
-        if ingest.batch_claim(batch_id=batch.pk):
-            batch = ingest.batch_run(batch_id=batch.pk)
+        ingest.batch_run(batch_id=batch.pk)
         batch.refresh_from_db()
         self.stdout.write(
             f"{batch.get_status_display()}: {batch.progress}/{batch.total} documents processed, "

@@ -65,8 +65,10 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError("\n".join(exc.messages)) from exc
-        evals.eval_run_claim(run_id=run.pk)
-        run = evals.eval_run_execute(run_id=run.pk)
+        finished = evals.eval_run_execute(run_id=run.pk)
+        if finished is None:
+            raise CommandError("The run was taken by another process; follow it on its page.")
+        run = finished
         self._print(run.metrics, thresholds)
         if options["json"]:
             report = {"prototype": str(prototype.uuid), "version": run.version.number, "run": str(run.uuid)}

@@ -1,0 +1,197 @@
+"""The job services every kind uses: enqueue on commit, claim, heartbeat, finish, fail, cancel, retry, sweep.
+
+A task's life: ``enqueue`` sends ``task_name`` with the row's pk once the creating transaction commits; the task
+calls ``execute`` (or ``claim`` itself), which moves the row to running for exactly one worker; the work calls
+``heartbeat`` between re-runnable steps and stops when it returns False (cancel requested), keeping what it
+finished; ``finish`` or ``fail`` records the outcome. ``sweep`` (Celery beat) puts back the jobs whose worker
+went silent and re-sends queued jobs whose message was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from celery import current_app
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from jobs import registry
+from jobs.models import ACTIVE_STATUSES, Job, JobStatus
+
+logger = logging.getLogger(__name__)
+J = TypeVar("J", bound=Job)
+MAX_ERROR_CHARS = 2000
+
+
+def _send(model: type[Job], pk: int) -> None:
+    current_app.send_task(model.task_name, args=(pk,))
+
+
+def enqueue(job: Job) -> None:
+    """Send the job's task once the current transaction commits (at once outside one)."""
+    type(job)._default_manager.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+    model, pk = type(job), job.pk
+    transaction.on_commit(lambda: _send(model, pk))
+
+
+def _close(model: type[Job], pk: int, status: str, message: str = "", **extra: Any) -> int:
+    now = timezone.now()
+    return model._default_manager.filter(pk=pk, status__in=ACTIVE_STATUSES).update(
+        status=status, finished_at=now, heartbeat_at=now, current_step="", last_error=message[:MAX_ERROR_CHARS], **extra
+    )
+
+
+def _gave_up_message(job: Job) -> str:
+    return (
+        f"It stopped {job.attempts} times without finishing (its worker was lost or timed out each time), so it "
+        "was not started again. Check the workers on the Jobs page, then retry it; what it finished is kept."
+    )
+
+
+def claim(model: type[J], pk: int) -> J | None:
+    """Move a queued job, or a running one whose worker went silent, to running; None when this worker may not.
+
+    Exactly one caller wins: the row is locked and others skip it. A job past ``max_attempts`` fails instead,
+    and one whose cancel was requested is cancelled.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        job = model._default_manager.select_for_update(skip_locked=True).filter(pk=pk).first()
+        if job is None or not (job.status == JobStatus.QUEUED or job.is_stale):
+            return None
+        if job.cancel_requested:
+            _close(model, pk, JobStatus.CANCELLED)
+            return None
+        if job.attempts >= model.max_attempts:
+            _close(model, pk, JobStatus.FAILED, _gave_up_message(job))
+            return None
+        job.status, job.attempts, job.heartbeat_at = JobStatus.RUNNING, job.attempts + 1, now
+        job.started_at = job.started_at or now
+        job.finished_at, job.current_step = None, ""
+        job.save(update_fields=["status", "attempts", "heartbeat_at", "started_at", "finished_at", "current_step"])
+    return job
+
+
+def heartbeat(job: Job, *, progress: Any = None, total: int | None = None, step: str | None = None) -> bool:
+    """Record that the job is alive (and how far it got); False when a cancel was requested: stop at this step.
+
+    ``progress`` may be a number or an expression such as ``F("progress") + 1``.
+    """
+    values: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if progress is not None:
+        values["progress"] = progress
+    if total is not None:
+        values["total"] = job.total = total
+    if step is not None:
+        values["current_step"] = job.current_step = step[:300]
+    model = type(job)
+    model._default_manager.filter(pk=job.pk).update(**values)
+    row = model._default_manager.filter(pk=job.pk).values_list("progress", "cancel_requested").first()
+    # A row deleted under a running job (its knowledge base removed) means stop.
+    job.progress, job.cancel_requested = row if row is not None else (job.progress, True)
+    return not job.cancel_requested
+
+
+def finish(job: Job) -> None:
+    """Record the end of the work: succeeded, or cancelled when a cancel was requested while it ran."""
+    model = type(job)
+    now = timezone.now()
+    if not model._default_manager.filter(pk=job.pk, status__in=ACTIVE_STATUSES, cancel_requested=False).update(
+        status=JobStatus.SUCCEEDED, finished_at=now, heartbeat_at=now, current_step=""
+    ):
+        model._default_manager.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(
+            status=JobStatus.CANCELLED, finished_at=now, heartbeat_at=now, current_step=""
+        )
+    job.refresh_from_db(fields=["status", "finished_at", "heartbeat_at", "current_step"])
+
+
+def fail(job: Job, message: str) -> None:
+    """Record that the job stopped; ``message`` says what went wrong and what a person can do about it."""
+    _close(type(job), job.pk, JobStatus.FAILED, message)
+    job.refresh_from_db(fields=["status", "finished_at", "heartbeat_at", "current_step", "last_error"])
+
+
+def execute(model: type[J], pk: int, work: Callable[[J], None]) -> J | None:
+    """The body of every job task: claim, run ``work`` (which heartbeats and finishes), fail on an exception."""
+    job = claim(model, pk)
+    if job is None:
+        return None  # another worker has it, or a redelivered message for a job that already ended
+    try:
+        work(job)
+    except Exception as exc:
+        logger.exception("%s %s stopped", model.job_kind, pk)
+        fail(job, f"It stopped on an unexpected error: {type(exc).__name__}: {exc}. Retry it; what it did is kept.")
+        raise
+    job.refresh_from_db()
+    if job.is_active:  # work that forgot to record its outcome still ends
+        finish(job)
+    return job
+
+
+def request_cancel(job: Job) -> None:
+    """Cancel a queued job at once; ask a running one to stop at its next step (it keeps what it finished)."""
+    model = type(job)
+    now = timezone.now()
+    if not model._default_manager.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, heartbeat_at=now, current_step=""
+    ) and not model._default_manager.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True):
+        raise ValidationError("Only a queued or running job can be cancelled.")
+    job.refresh_from_db()
+
+
+@transaction.atomic
+def retry(job: Job) -> None:
+    """Queue a failed or cancelled job again with a fresh attempt count; it resumes where it stopped."""
+    model = type(job)
+    now = timezone.now()
+    updated = model._default_manager.filter(pk=job.pk, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]).update(
+        status=JobStatus.QUEUED,
+        attempts=0,
+        last_error="",
+        current_step="",
+        cancel_requested=False,
+        queued_at=now,
+        started_at=None,
+        finished_at=None,
+    )
+    if not updated:
+        raise ValidationError("Only a failed or cancelled job can be retried.")
+    enqueue(job)
+    job.refresh_from_db()
+
+
+def sweep(*, older_than: timedelta | None = None) -> dict[str, list[int]]:
+    """Put back every kind's running jobs whose worker went silent, and re-send queued jobs not picked up.
+
+    Each kind's own ``stale_after`` applies unless ``older_than`` is given. A job past its attempts fails, one
+    whose cancel was requested is cancelled. Returns the pks sent again, by kind.
+    """
+    sent: dict[str, list[int]] = {}
+    for kind, model in registry.kinds().items():
+        sent[kind] = _sweep_kind(model, older_than if older_than is not None else model.stale_after)
+    return sent
+
+
+@transaction.atomic
+def _sweep_kind(model: type[Job], older_than: timedelta) -> list[int]:
+    now = timezone.now()
+    silent = Q(heartbeat_at__lte=now - older_than) | Q(heartbeat_at__isnull=True, queued_at__lte=now - older_than)
+    candidates = model._default_manager.select_for_update(skip_locked=True).filter(silent, status__in=ACTIVE_STATUSES)
+    sent = []
+    for job in candidates.order_by("pk"):
+        if job.cancel_requested:
+            _close(model, job.pk, JobStatus.CANCELLED)
+        elif job.status == JobStatus.RUNNING and job.attempts >= model.max_attempts:
+            _close(model, job.pk, JobStatus.FAILED, _gave_up_message(job))
+        else:
+            model._default_manager.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+            enqueue(job)
+            sent.append(job.pk)
+    if sent:
+        logger.warning("sent %s jobs %s again (silent for %s)", model.job_kind, sent, older_than)
+    return sent

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from engagements.models import Engagement
+from jobs import registry, services
+from jobs.models import JobStatus
+from rag.models import EvalRun, IngestionBatch, KnowledgeBase
+from rag.services import ingest
+from rag.services.knowledge_base import knowledge_base_create
+
+
+@pytest.fixture
+def kb(engagement: Engagement, fde: Any) -> KnowledgeBase:
+    return knowledge_base_create(engagement=engagement, name="Jobs", actor=fde, chunk_size=300, chunk_overlap=0)
+
+
+@pytest.fixture
+def batch(kb: KnowledgeBase, fde: Any, django_capture_on_commit_callbacks: Any) -> IngestionBatch:
+    with django_capture_on_commit_callbacks(execute=False):
+        return ingest.documents_add_files(knowledge_base=kb, files=[("a.txt", b"alpha beta")], actor=fde)
+
+
+def _age(batch: IngestionBatch, **ago: float) -> None:
+    IngestionBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(**ago))
+
+
+def test_both_kinds_are_registered_with_their_task_and_limits() -> None:
+    assert registry.get("ingestion") is IngestionBatch and registry.get("eval-run") is EvalRun
+    assert IngestionBatch.task_name == "rag.ingest_batch" and EvalRun.task_name == "rag.eval_run"
+    assert EvalRun.stale_after == timedelta(minutes=5) and IngestionBatch.max_attempts >= 1
+
+
+def test_a_new_batch_belongs_to_its_engagement_and_starter(batch: IngestionBatch, fde: Any, kb: KnowledgeBase) -> None:
+    assert batch.engagement_id == kb.engagement_id and batch.started_by == fde
+    assert batch.status == JobStatus.QUEUED and batch.total == 1
+
+
+def test_enqueue_sends_the_task_only_when_the_transaction_commits(
+    batch: IngestionBatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.enqueue(batch)
+    assert len(callbacks) == 1
+
+
+def test_claim_runs_a_queued_job_once(batch: IngestionBatch) -> None:
+    job = services.claim(IngestionBatch, batch.pk)
+
+    assert job is not None and job.status == JobStatus.RUNNING and job.attempts == 1
+    assert job.started_at and job.heartbeat_at
+    assert services.claim(IngestionBatch, batch.pk) is None  # running and alive: nobody else takes it
+
+
+def test_a_running_job_whose_worker_went_silent_can_be_taken_over(batch: IngestionBatch) -> None:
+    services.claim(IngestionBatch, batch.pk)
+    _age(batch, seconds=IngestionBatch.stale_after.total_seconds() + 5)
+
+    job = services.claim(IngestionBatch, batch.pk)
+
+    assert job is not None and job.attempts == 2
+
+
+def test_a_job_past_its_attempts_fails_with_a_message_instead_of_starting(batch: IngestionBatch) -> None:
+    IngestionBatch.objects.filter(pk=batch.pk).update(status=JobStatus.RUNNING, attempts=IngestionBatch.max_attempts)
+    _age(batch, hours=1)
+
+    assert services.claim(IngestionBatch, batch.pk) is None
+
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.FAILED and batch.finished_at
+    assert f"stopped {IngestionBatch.max_attempts} times" in batch.last_error and "retry" in batch.last_error
+
+
+def test_heartbeat_records_progress_and_says_stop_once_cancel_is_requested(batch: IngestionBatch) -> None:
+    job = services.claim(IngestionBatch, batch.pk)
+    assert job is not None
+    assert services.heartbeat(job, progress=1, step="Reading a.txt") is True
+    services.request_cancel(job)
+
+    assert services.heartbeat(job, step="Reading b.txt") is False
+    services.finish(job)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED and job.progress == 1 and job.finished_at and not job.current_step
+
+
+def test_cancelling_a_queued_job_ends_it_at_once_and_its_message_is_then_ignored(batch: IngestionBatch) -> None:
+    services.request_cancel(batch)
+
+    assert batch.status == JobStatus.CANCELLED
+    assert services.claim(IngestionBatch, batch.pk) is None
+    with pytest.raises(ValidationError, match="queued or running"):
+        services.request_cancel(batch)
+
+
+def test_fail_keeps_the_message_and_retry_queues_again_with_fresh_attempts(
+    batch: IngestionBatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = services.claim(IngestionBatch, batch.pk)
+    assert job is not None
+    services.fail(job, "The folder is gone: mount it again, then retry.")
+    assert job.status == JobStatus.FAILED and job.last_error.startswith("The folder is gone")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.retry(job)
+
+    assert (job.status, job.attempts, job.last_error, job.finished_at) == (JobStatus.QUEUED, 0, "", None)
+    assert len(callbacks) == 1
+    with pytest.raises(ValidationError, match="failed or cancelled"):
+        services.retry(job)
+
+
+def test_the_sweeper_sends_silent_jobs_again_and_gives_up_past_the_limit(
+    kb: KnowledgeBase, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        silent, exhausted, alive, stopping = (
+            ingest.documents_add_files(knowledge_base=kb, files=[(f"{n}.txt", n.encode())])
+            for n in ("silent", "exhausted", "alive", "stopping")
+        )
+    for job in (silent, exhausted, alive, stopping):
+        services.claim(IngestionBatch, job.pk)
+    IngestionBatch.objects.filter(pk=exhausted.pk).update(attempts=IngestionBatch.max_attempts)
+    IngestionBatch.objects.filter(pk=stopping.pk).update(cancel_requested=True)
+    for job in (silent, exhausted, stopping):
+        _age(job, hours=1)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        sent = services.sweep()
+
+    assert sent["ingestion"] == [silent.pk] and len(callbacks) == 1
+    states = dict(IngestionBatch.objects.values_list("pk", "status"))
+    assert states[silent.pk] == JobStatus.QUEUED and states[alive.pk] == JobStatus.RUNNING
+    assert states[exhausted.pk] == JobStatus.FAILED and states[stopping.pk] == JobStatus.CANCELLED
+
+
+def test_the_sweeper_sends_again_a_queued_job_whose_message_was_lost(
+    batch: IngestionBatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    _age(batch, hours=1)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.sweep()["ingestion"] == [batch.pk]
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.sweep()["ingestion"] == []  # sent just now: not again until it is silent once more
+    assert callbacks == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exactly_one_of_many_concurrent_claims_wins(engagement: Engagement, fde: Any) -> None:
+    kb = knowledge_base_create(engagement=engagement, name="Race", actor=fde)
+    batch = ingest.documents_add_files(knowledge_base=kb, files=[("a.txt", b"alpha")])
+    barrier = threading.Barrier(6)
+    wins: list[bool] = []
+
+    def contend() -> None:
+        try:
+            barrier.wait()
+            wins.append(services.claim(IngestionBatch, batch.pk) is not None)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=contend) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(wins) == [False] * 5 + [True]
+    assert IngestionBatch.objects.get(pk=batch.pk).attempts == 1
