@@ -99,7 +99,7 @@ def demo_traffic() -> int:
 @shared_task(
     name="deployments.run_load_test", acks_late=True, max_retries=0, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60
 )
-def run_load_test(*, run_id: int) -> str | None:
+def run_load_test(run_id: int) -> str | None:
     """Carry out a queued load test (see ``deployments.loadtest.services.loadtest_execute``)."""
     from deployments.loadtest.services import loadtest_execute
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.regex_helper import normalize
 
+from deployments.loadtest.imports import loadtest_import
+from deployments.loadtest.services import capacity_plan_save
 from deployments.services import deployment_save
 from engagements.services import engagement_create
 from engagements.services.gates import criterion_create
@@ -95,6 +98,9 @@ def world(client_org: Any, fde: Any, client_member: Any, client_admin: Any, sett
     eval_case_save(dataset=dataset, external_id="c1", question="Claim deadline?", requirement=requirement)
     eval_case_save(dataset=dataset, external_id="c2", question="Draft case?", status="draft")
     eval_run_create(version=version, dataset=dataset, user=fde, enqueue=False)
+    report = Path(__file__).parent / "deployments" / "data" / "guidellm_report.json"
+    loadtest_import(deployment=deployment, actor=fde, filename="crawlable-guidellm.json", content=report.read_bytes())
+    capacity_plan_save(deployment=deployment, actor=fde, peak_rps=2, input_tokens=100, output_tokens=50)
     return engagement
 
 

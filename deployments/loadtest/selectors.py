@@ -13,9 +13,10 @@ from typing import Any
 
 from django.db.models import Count, F, FloatField, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from deployments.loadtest.engine import Level
-from deployments.models import Deployment, LoadTest, LoadTestRequest
+from deployments.models import Deployment, LoadTest, LoadTestRequest, ServerSample
 from deployments.selectors import Percentile, deployment_list_for_user
 from deployments.sla import judge
 
@@ -181,7 +182,7 @@ def latest_run_with_results(*, deployment: Deployment) -> LoadTest | None:
     return (
         LoadTest.objects.filter(deployment=deployment, requests__isnull=False)
         .exclude(status__in=("queued", "running"))
-        .order_by("-created_at")
+        .order_by("-queued_at")
         .distinct()
         .first()
     )
@@ -202,3 +203,45 @@ def level_for(run: LoadTest, index: int) -> Level:
         warmup_s=run.warmup_s,
         seed=run.seed + index,
     )
+
+
+def run_distributions(*, run: LoadTest, limit: int = 20_000) -> tuple[list[float], list[float]]:
+    """Per-request time to first token and mean inter-token gap of the measured successful requests (for histograms)."""
+    rows = LoadTestRequest.objects.filter(run=run, warmup=False, ok=True).values_list("ttft_ms", "itl_ms")[:limit]
+    ttft, itl = [], []
+    for first, gap in rows:
+        if first is not None:
+            ttft.append(round(first, 2))
+        if gap is not None:
+            itl.append(round(gap, 2))
+    return ttft, itl
+
+
+def run_server_summary(*, run: LoadTest) -> dict[str, Any] | None:
+    """What the server's own /metrics said during the run: queue, KV-cache use, preemptions, prefix-cache hits."""
+    if run.started_at is None:
+        return None
+    end = run.finished_at or timezone.now()
+    samples = ServerSample.objects.filter(
+        deployment_id=run.deployment_id, ok=True, scraped_at__gte=run.started_at, scraped_at__lte=end
+    )
+    row = samples.aggregate(
+        samples=Count("id"),
+        waiting_max=Max("waiting"),
+        running_max=Max("running"),
+        kv_max=Max("kv_cache_usage"),
+        preemptions=Sum("preemptions"),
+        ttft_p95_max=Max("ttft_p95_ms"),
+        itl_p95_max=Max("itl_p95_ms"),
+    )
+    if not row["samples"]:
+        return None
+    first = samples.order_by("scraped_at").values("prefix_hits_total", "prefix_queries_total").first()
+    last = samples.order_by("-scraped_at").values("prefix_hits_total", "prefix_queries_total").first()
+    hit_rate = None
+    if first and last and last["prefix_queries_total"] is not None and first["prefix_queries_total"] is not None:
+        queries = last["prefix_queries_total"] - first["prefix_queries_total"]
+        hits = (last["prefix_hits_total"] or 0.0) - (first["prefix_hits_total"] or 0.0)
+        hit_rate = hits / queries if queries > 0 else None
+    row["prefix_hit_rate"] = hit_rate
+    return row

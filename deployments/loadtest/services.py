@@ -16,15 +16,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from deployments import scrape
 from deployments.loadtest import engine
 from deployments.loadtest.selectors import level_for, level_stats
 from deployments.loadtest.workloads import prompts_for
-from deployments.models import Deployment, LoadTest, LoadTestRequest, RunStatus
+from deployments.models import ApiPrice, CapacityPlan, Deployment, LoadTest, LoadTestRequest
 from deployments.services import deployment_check_health
 from deployments.sla import sla_targets
+from jobs import services as jobs
 
 SCRAPE_EVERY_S = 5.0
 SWEEP_MIN_GAIN = 0.05  # a sweep stops once a level adds less than 5% throughput over the one before
@@ -89,19 +89,7 @@ def loadtest_start(
     run.total = len(run.levels)
     run.full_clean()
     run.save()
-    from deployments.tasks import run_load_test
-
-    run_load_test.delay_on_commit(run_id=run.pk)
-    return run
-
-
-def loadtest_request_stop(*, run: LoadTest) -> LoadTest:
-    """Ask a running test to stop; the worker keeps what it measured so far. A queued one never starts."""
-    LoadTest.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True)
-    LoadTest.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now()
-    )
-    run.refresh_from_db()
+    jobs.enqueue(run)
     return run
 
 
@@ -159,8 +147,7 @@ class _Level:
 def _pass(run: LoadTest, index: int, level: _Level, last_scrape: float) -> float:
     """Store the finished requests, beat, scrape on schedule and pass a stop request on; returns the scrape time."""
     LoadTestRequest.objects.bulk_create(_rows(run, index, _drain(level.results)), ignore_conflicts=True)
-    LoadTest.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
-    if LoadTest.objects.filter(pk=run.pk, cancel_requested=True).exists():
+    if not jobs.heartbeat(run):
         level.stop.set()
     if run.deployment.engine == Deployment.Engine.VLLM and time.monotonic() - last_scrape >= SCRAPE_EVERY_S:
         scrape.server_metrics_scrape(deployment=run.deployment)
@@ -181,48 +168,70 @@ def _sweep_should_stop(run: LoadTest, index: int) -> str:
     return ""
 
 
-def loadtest_execute(*, run_id: int) -> LoadTest | None:
-    """Claim a queued run and carry it out to the end, a stop request or the server's death; never raises for those."""
-    claimed = LoadTest.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(), attempts=1
-    )
-    if claimed != 1:
-        return None
-    run = LoadTest.objects.select_related("deployment", "engagement").get(pk=run_id)
-    outcome, note, last_scrape = RunStatus.DONE, "", 0.0
+def loadtest_work(run: LoadTest) -> None:
+    """Run the levels not finished yet (all of them, unless this is a retry); the job services record the outcome.
+
+    Ends early, keeping every request measured, when a stop is requested, when the server stops answering, or when a
+    sweep's throughput stops growing or its SLA breaks.
+    """
+    run = LoadTest.objects.select_related("deployment", "engagement").get(pk=run.pk)
+    first = run.progress
+    LoadTestRequest.objects.filter(run=run, level__gte=first).delete()  # a half-done level from a lost worker
     try:
         prompts = prompts_for(run)
     except ValueError as exc:
-        return _finish(run, RunStatus.FAILED, str(exc))
-    for index, load in enumerate(run.levels):
-        LoadTest.objects.filter(pk=run.pk).update(current_step=f"level {index + 1} of {len(run.levels)}: {load:g}")
+        jobs.fail(run, str(exc))
+        return
+    last_scrape = 0.0
+    for index in range(first, len(run.levels)):
+        load = run.levels[index]
+        jobs.heartbeat(run, step=f"level {index + 1} of {len(run.levels)}: {load:g}")
         level = _Level(run, index, prompts)
         while level.thread.is_alive():
             level.thread.join(timeout=1.0)
             last_scrape = _pass(run, index, level, last_scrape)
         _pass(run, index, level, last_scrape)
-        LoadTest.objects.filter(pk=run.pk).update(progress=index + 1)
-        if level.stop.is_set():
-            outcome, note = RunStatus.CANCELLED, "Stopped on request; the requests measured so far are kept."
-            break
         if isinstance(level.error, engine.ServerGone):
-            outcome = RunStatus.FAILED
-            note = (
-                f"The server stopped answering at level {load:g}: {level.error}. The results measured so far are kept."
-            )
-            break
+            jobs.fail(run, f"The server stopped answering at load {load:g}: {level.error}. {KEPT}")
+            return
         if level.error is not None:
-            outcome, note = RunStatus.FAILED, f"The load generator failed: {type(level.error).__name__}: {level.error}"
+            jobs.fail(run, f"The load generator stopped: {type(level.error).__name__}: {level.error}. {KEPT}")
+            return
+        jobs.heartbeat(run, progress=index + 1)
+        if level.stop.is_set():
             break
         if run.profile == "sweep" and index < len(run.levels) - 1 and (why := _sweep_should_stop(run, index)):
-            note = f"The sweep ended early because {why}."
+            LoadTest.objects.filter(pk=run.pk).update(note=f"The sweep ended early because {why}.")
             break
-    return _finish(run, outcome, note)
+    jobs.finish(run)
 
 
-def _finish(run: LoadTest, status: str, note: str) -> LoadTest:
-    LoadTest.objects.filter(pk=run.pk).update(
-        status=status, last_error=note, current_step="", finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
-    run.refresh_from_db()
-    return run
+KEPT = "The requests measured before are kept."
+
+
+def loadtest_execute(*, run_id: int) -> LoadTest | None:
+    """The task's body: claim the run and carry it out; None when another worker has it or it already ended."""
+    return jobs.execute(LoadTest, run_id, loadtest_work)
+
+
+@transaction.atomic
+def capacity_plan_save(*, deployment: Deployment, actor: Any, **fields: Any) -> CapacityPlan:
+    """Create or update the capacity plan of the deployment's engagement for this deployment."""
+    if deployment.engagement is None:
+        raise ValidationError("A capacity plan belongs to an engagement: attach the deployment to one first.")
+    plan = CapacityPlan.objects.filter(engagement=deployment.engagement, deployment=deployment).first()
+    return _save(plan or CapacityPlan(engagement=deployment.engagement, deployment=deployment), actor, fields)
+
+
+@transaction.atomic
+def api_price_save(*, actor: Any, price: ApiPrice | None = None, **fields: Any) -> ApiPrice:
+    return _save(price or ApiPrice(), actor, fields)
+
+
+def _save(row: Any, actor: Any, fields: dict[str, Any]) -> Any:
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.updated_by = actor
+    row.full_clean()
+    row.save()
+    return row

@@ -4,7 +4,7 @@ from deployments.models.alerts import AlertWebhook, SlaAlert, SlaState
 from deployments.models.applications import ClientApplication, GatewayKey, Priority
 from deployments.models.endpoints import Deployment, EncryptedApiKey, ModelCall
 from deployments.models.fleet import Environment, HardwareType, KvCacheDtype, Quantization, SpeculativeMethod
-from deployments.models.loadtest import ApiPrice, CapacityPlan, LoadTest, LoadTestRequest, RunStatus
+from deployments.models.loadtest import ApiPrice, CapacityPlan, LoadTest, LoadTestRequest
 from deployments.models.metrics import ServerSample
 from deployments.models.prefixes import PromptPrefix
 
@@ -25,7 +25,6 @@ __all__ = [
     "Priority",
     "PromptPrefix",
     "Quantization",
-    "RunStatus",
     "ServerSample",
     "SlaAlert",
     "SlaState",

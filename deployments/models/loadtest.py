@@ -1,27 +1,20 @@
 """Load benchmarks: one row per run (a job the worker carries out, or a file imported from another tool), one row
-per request it measured, and the two planning inputs that read them: capacity plans and the API price catalogue.
-
-The run carries the field names of the shared job mechanism (status, progress, total, attempts, last_error,
-current_step, heartbeat_at, timestamps, cancel_requested, started_by, engagement).
-"""
+per request it measured, and the two planning inputs that read them: capacity plans and the API price catalogue."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 
-
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Stopped"
+from jobs.models import Job
+from jobs.registry import register
 
 
 class Profile(models.TextChoices):
@@ -49,12 +42,23 @@ class Source(models.TextChoices):
     VLLM_BENCH = "vllm_bench", "vllm bench serve result"
 
 
-class LoadTest(models.Model):
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+@register
+class LoadTest(Job):
+    """A job row: one load test of one deployment, level by level (one level unless it is a sweep).
+
+    ``progress`` counts the levels finished; a retry starts again at the first unfinished level. ``engagement`` is
+    the deployment's, so the engagement's team sees and stops it.
+    """
+
+    job_kind = "load-test"
+    task_name = "deployments.run_load_test"
+    stale_after = timedelta(minutes=2)  # the run beats every second while a level runs
+    max_attempts = 2
+    unit = "levels"
+    reload_on_finish = True
+    list_related = ("deployment",)
+
     deployment = models.ForeignKey("deployments.Deployment", on_delete=models.CASCADE, related_name="load_tests")
-    engagement = models.ForeignKey(
-        "engagements.Engagement", null=True, blank=True, on_delete=models.SET_NULL, related_name="load_tests"
-    )
     name = models.CharField(max_length=120, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.PRODUCT)
     source_file = models.CharField(max_length=200, blank=True)
@@ -83,32 +87,16 @@ class LoadTest(models.Model):
     )
     prefix_tokens = models.PositiveIntegerField("shared prefix tokens", default=0)
     sla = models.JSONField(default=dict, blank=True, help_text="The SLA targets in force when the run started.")
+    note = models.TextField(blank=True, help_text="Why the run ended where it did (a sweep's plateau, a stop).")
 
-    # the job's state
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
-    progress = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    current_step = models.CharField(max_length=200, blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["deployment", "queued_at"], name="loadtest_deployment_time")]
 
     def __str__(self) -> str:
-        return self.name or f"{self.get_profile_display()} on {self.deployment_id}"
+        return self.name or f"{self.get_profile_display()} at {self.queued_at:%Y-%m-%d %H:%M}"
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    def get_absolute_url(self) -> str:
+        return reverse("deployments:loadtest", args=[self.uuid])
 
 
 class LoadTestRequest(models.Model):

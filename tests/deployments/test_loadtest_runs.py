@@ -9,9 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from deployments.loadtest.selectors import best_under_sla, level_stats
-from deployments.loadtest.services import loadtest_execute, loadtest_request_stop, loadtest_start
-from deployments.models import Deployment, LoadTest, LoadTestRequest, RunStatus
+from deployments.loadtest.services import loadtest_execute, loadtest_start
+from deployments.models import Deployment, LoadTest, LoadTestRequest
 from deployments.services import deployment_save
+from jobs.models import JobStatus
+from jobs.services import request_cancel
 from tests.deployments.servers import PacedServer
 from tests.fixtures_services import wait_for
 
@@ -45,10 +47,10 @@ def test_a_run_on_a_down_deployment_is_refused_with_the_health_checks_reason(clo
 def test_a_fixed_concurrency_run_stores_every_request_and_its_figures(paced: PacedServer) -> None:
     deployment = _deployment(paced, sla_ttft_p95_ms=1000, sla_e2e_p95_ms=5000)
     run = _start(deployment, profile="concurrent", concurrency=4, max_requests=20)
-    assert run.status == RunStatus.QUEUED and run.total == 1
+    assert run.status == JobStatus.QUEUED and run.total == 1
     done = loadtest_execute(run_id=run.pk)
     assert done is not None
-    assert done.status == RunStatus.DONE, done.last_error
+    assert done.status == JobStatus.SUCCEEDED, done.last_error
     assert run.sla == {"ttft_p95_ms": 1000.0, "e2e_p95_ms": 5000.0}
     assert LoadTestRequest.objects.filter(run=run, warmup=False).count() >= 20
     (stats,) = level_stats(run=run)
@@ -78,10 +80,10 @@ def test_a_sweep_stops_when_the_sla_breaks() -> None:
         done = loadtest_execute(run_id=run.pk)
     finally:
         server.stop()
-    assert done is not None and done.status == RunStatus.DONE
+    assert done is not None and done.status == JobStatus.SUCCEEDED
     levels = level_stats(run=run)
     assert [s.level for s in levels] == [0, 1]
-    assert "SLA broke at 16" in done.last_error
+    assert "SLA broke at 16" in done.note
 
 
 def test_a_server_that_dies_mid_run_fails_the_run_and_keeps_the_requests() -> None:
@@ -91,7 +93,7 @@ def test_a_server_that_dies_mid_run_fails_the_run_and_keeps_the_requests() -> No
         done = loadtest_execute(run_id=run.pk)
     finally:
         server.stop()
-    assert done is not None and done.status == RunStatus.FAILED
+    assert done is not None and done.status == JobStatus.FAILED
     assert "stopped answering" in done.last_error
     assert run.requests.filter(ok=True).count() >= 6
     assert run.requests.filter(ok=False).count() >= 10
@@ -110,15 +112,14 @@ def test_a_stop_request_ends_the_run_and_keeps_what_was_measured(paced: PacedSer
     worker = threading.Thread(target=work)
     worker.start()
     wait_for(lambda: run.requests.count() >= 4, timeout=60, message="requests to be stored")
-    loadtest_request_stop(run=run)
+    request_cancel(run)
     worker.join(60)
     run.refresh_from_db()
-    assert run.status == RunStatus.CANCELLED and run.requests.count() >= 4
-    assert "kept" in run.last_error
+    assert run.status == JobStatus.CANCELLED and run.requests.count() >= 4
 
 
 def test_a_queued_run_stopped_never_starts(paced: PacedServer) -> None:
     run = _start(_deployment(paced), profile="synchronous", max_requests=3)
-    loadtest_request_stop(run=run)
-    assert run.status == RunStatus.CANCELLED
+    request_cancel(run)
+    assert run.status == JobStatus.CANCELLED
     assert loadtest_execute(run_id=run.pk) is None
