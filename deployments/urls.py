@@ -28,7 +28,7 @@ urlpatterns = [
     path("load-tests/compare/", views.loadtest_compare, name="loadtest-compare"),
     path("load-tests/<uuid:uuid>/", views.loadtest_detail, name="loadtest"),
     path("load-tests/<uuid:uuid>/live/", views.loadtest_live, name="loadtest-live"),
-    path("load-tests/<uuid:uuid>/export.<str:fmt>", views.loadtest_export, name="loadtest-export"),
+    path("load-tests/<uuid:uuid>/export/", views.loadtest_export, name="loadtest-export"),
     path("api-prices/", views.api_price_list, name="api-prices"),
     path("api-prices/<uuid:uuid>/", views.api_price_edit, name="api-price-edit"),
 ]

@@ -118,8 +118,10 @@ def loadtest_live(request: HttpRequest, uuid: Any) -> HttpResponse:
 
 
 @provider_required
-def loadtest_export(request: HttpRequest, uuid: Any, fmt: str) -> HttpResponse:
+def loadtest_export(request: HttpRequest, uuid: Any) -> HttpResponse:
+    """Every request of the run with the per-level summary, as ``?as=json`` (the default) or ``?as=csv``."""
     run = _get_run_for_user(request, uuid)
+    fmt = request.GET.get("as", "json")
     rows = LoadTestRequest.objects.filter(run=run).order_by("level", "index").values_list(*EXPORT_FIELDS)
     filename = f"load-test-{run.uuid}.{fmt}"
     if fmt == "csv":

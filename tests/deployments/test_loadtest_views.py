@@ -85,12 +85,12 @@ def test_import_through_the_page_and_the_error_for_a_bad_file(deployment: Deploy
 def test_exports_carry_every_request(deployment: Deployment, fde: Any, fde_http: Any) -> None:
     run = loadtest_import(deployment=deployment, actor=fde, filename="v.json", content=json.dumps(VLLM_BENCH).encode())
     csv_lines = (
-        fde_http.get(reverse("deployments:loadtest-export", args=[run.uuid, "csv"])).content.decode().splitlines()
+        fde_http.get(reverse("deployments:loadtest-export", args=[run.uuid]) + "?as=csv").content.decode().splitlines()
     )
     assert csv_lines[0].startswith("level,index,started_s") and len(csv_lines) == 4
-    body = fde_http.get(reverse("deployments:loadtest-export", args=[run.uuid, "json"])).json()
+    body = fde_http.get(reverse("deployments:loadtest-export", args=[run.uuid]) + "?as=json").json()
     assert len(body["requests"]) == 3 and body["summary"][0]["errors"] == 1
-    assert fde_http.get(reverse("deployments:loadtest-export", args=[run.uuid, "xml"])).status_code == 404
+    assert fde_http.get(reverse("deployments:loadtest-export", args=[run.uuid]) + "?as=xml").status_code == 404
 
 
 def test_start_on_a_down_deployment_shows_the_health_checks_reason(deployment: Deployment, fde_http: Any) -> None:
@@ -121,7 +121,7 @@ def test_client_users_and_outsiders_never_see_load_tests(
     for http in (member_http, outsider_http):
         for url in (
             reverse("deployments:loadtest", args=[run.uuid]),
-            reverse("deployments:loadtest-export", args=[run.uuid, "json"]),
+            reverse("deployments:loadtest-export", args=[run.uuid]),
             reverse("deployments:loadtests", args=[deployment.uuid]),
             reverse("deployments:capacity", args=[deployment.uuid]),
         ):
