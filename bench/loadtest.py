@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import json
 import statistics
 import subprocess
@@ -41,9 +40,8 @@ def _server_medians(before: MetricsSnapshot, after: MetricsSnapshot) -> tuple[fl
     out = []
     for key in ("ttft", "itl"):
         a, b = before.histograms[key], after.histograms[key]
-        deltas, _ = histograms.bucket_increase(a.cumulative, b.cumulative)
-        running = list(itertools.accumulate(deltas))
-        q = histograms.quantile(0.5, b.upper_bounds, running)
+        deltas, _ = histograms.bucket_increase(a.cumulative, b.cumulative)  # still cumulative, per bucket
+        q = histograms.quantile(0.5, b.upper_bounds, deltas)
         out.append(None if q is None else q * 1000)
     return out[0], out[1]
 
@@ -111,7 +109,8 @@ concurrency {a.concurrency}, {a.prompt} prompt / {a.output} output tokens)
 
 Product engine against GuideLLM: median TTFT {100 * (ours_ttft - g_ttft) / g_ttft:+.1f}%, median inter-token \
 latency {100 * (ours_itl - g_itl) / g_itl:+.1f}%. The server's figures are histogram medians (interpolated inside \
-vLLM's buckets, which are coarse at these latencies), so they bound rather than match."""
+vLLM's buckets, which are coarse at these latencies) and count every request the shared server answered in the
+meantime, so they bound rather than match."""
     print(markdown)
     if a.write:
         write_section("loadtest", markdown)
