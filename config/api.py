@@ -36,6 +36,7 @@ api.add_router("/rag/", "rag.api.router")
 api.add_router("/engagements/", "engagements.api.router")
 api.add_router("/prototypes/", "rag.prototypes.api.router")
 api.add_router("/deployments/", "deployments.api.router")
+api.add_router("/load-tests/", "deployments.loadtest.api.router")
 
 
 @api.exception_handler(RateLimited)

@@ -7,6 +7,7 @@ class DeploymentsConfig(AppConfig):
     name = "deployments"
 
     def ready(self) -> None:
-        # Registers the call-log gate providers and the review pack's latency section, and gives the ROI the
-        # engagements' measured serving prices.
+        # Imported for their registrations: the call-log and load-test gate providers, the review pack's latency
+        # section, and the ROI's serving prices.
         from deployments import gates, review_section, roi_prices  # noqa: F401
+        from deployments.loadtest import gates as loadtest_gates  # noqa: F401

@@ -93,3 +93,15 @@ def post_alert_webhook(self: object, *, engagement_id: int, text: str) -> int | 
 def demo_traffic() -> int:
     """One round of demo calls through the gateway (scheduled by beat when DEMO_TRAFFIC is on)."""
     return send_demo_traffic()
+
+
+# A run's length is bounded by its form (levels x seconds per level); the hard limit only catches a wedged worker.
+@shared_task(
+    name="deployments.run_load_test", acks_late=True, max_retries=0, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60
+)
+def run_load_test(run_id: int) -> str | None:
+    """Carry out a queued load test (see ``deployments.loadtest.services.loadtest_execute``)."""
+    from deployments.loadtest.services import loadtest_execute
+
+    run = loadtest_execute(run_id=run_id)
+    return run.status if run else None

@@ -22,4 +22,13 @@ urlpatterns = [
     path("<uuid:uuid>/webhook/", views.alert_webhook_save, name="webhook"),
     path("<uuid:uuid>/plan/", views.deployment_plan, name="plan"),
     path("<uuid:uuid>/launch/<str:kind>/", views.deployment_launch_file, name="launch-file"),
+    path("<uuid:uuid>/load-tests/", views.loadtest_list, name="loadtests"),
+    path("<uuid:uuid>/load-tests/import/", views.loadtest_import_view, name="loadtest-import"),
+    path("<uuid:uuid>/capacity/", views.capacity_plan, name="capacity"),
+    path("load-tests/compare/", views.loadtest_compare, name="loadtest-compare"),
+    path("load-tests/<uuid:uuid>/", views.loadtest_detail, name="loadtest"),
+    path("load-tests/<uuid:uuid>/live/", views.loadtest_live, name="loadtest-live"),
+    path("load-tests/<uuid:uuid>/export/", views.loadtest_export, name="loadtest-export"),
+    path("api-prices/", views.api_price_list, name="api-prices"),
+    path("api-prices/<uuid:uuid>/", views.api_price_edit, name="api-price-edit"),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.regex_helper import normalize
 
 from deployments.applications import application_create, gateway_key_create
+from deployments.loadtest.imports import loadtest_import
+from deployments.loadtest.services import capacity_plan_save
 from deployments.services import deployment_save
 from engagements.review.services import gate_review_record
 from engagements.services import engagement_create
@@ -104,6 +107,9 @@ def world(client_org: Any, fde: Any, client_member: Any, client_admin: Any, sett
     roi_fill(engagement, fde)
     pack = finished_pack(engagement, fde)
     gate_review_record(pack=pack, user=client_admin, decision="changes", comment="Add the carrier breakdown.")
+    report = Path(__file__).parent / "deployments" / "data" / "guidellm_report.json"
+    loadtest_import(deployment=deployment, actor=fde, filename="crawlable-guidellm.json", content=report.read_bytes())
+    capacity_plan_save(deployment=deployment, actor=fde, peak_rps=2, input_tokens=100, output_tokens=50)
     return engagement
 
 

@@ -4,11 +4,14 @@ from deployments.models.alerts import AlertWebhook, SlaAlert, SlaState
 from deployments.models.applications import ClientApplication, GatewayKey, Priority
 from deployments.models.endpoints import Deployment, EncryptedApiKey, ModelCall
 from deployments.models.fleet import Environment, HardwareType, KvCacheDtype, Quantization, SpeculativeMethod
+from deployments.models.loadtest import ApiPrice, CapacityPlan, LoadTest, LoadTestRequest
 from deployments.models.metrics import ServerSample
 from deployments.models.prefixes import PromptPrefix
 
 __all__ = [
     "AlertWebhook",
+    "ApiPrice",
+    "CapacityPlan",
     "ClientApplication",
     "Deployment",
     "EncryptedApiKey",
@@ -16,6 +19,8 @@ __all__ = [
     "GatewayKey",
     "HardwareType",
     "KvCacheDtype",
+    "LoadTest",
+    "LoadTestRequest",
     "ModelCall",
     "Priority",
     "PromptPrefix",
