@@ -2,13 +2,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import views
+from portal import views, views_branding
 from rag.prototypes import views_portal as prototypes
 
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("engagements/<uuid:uuid>/", views.engagement, name="engagement"),
+    path("engagements/<uuid:uuid>/summary/", views.summary, name="summary"),
+    path("engagements/<uuid:uuid>/summary.<slug:fmt>", views.summary, name="summary-download"),
+    path("clients/<uuid:uuid>/branding/", views_branding.branding, name="branding"),
+    path("clients/<uuid:uuid>/logo/", views_branding.logo, name="logo"),
     path("prototypes/", prototypes.prototype_list, name="prototypes"),
     path("prototypes/<uuid:uuid>/", prototypes.prototype, name="prototype"),
     path("prototypes/<uuid:uuid>/ask/", prototypes.prototype_ask, name="prototype-ask"),
