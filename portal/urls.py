@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import views, views_branding
+from portal import views, views_branding, views_documents
 from rag.prototypes import views_portal as prototypes
 
 app_name = "portal"
@@ -13,6 +13,12 @@ urlpatterns = [
     path("engagements/<uuid:uuid>/summary.<slug:fmt>", views.summary, name="summary-download"),
     path("clients/<uuid:uuid>/branding/", views_branding.branding, name="branding"),
     path("clients/<uuid:uuid>/logo/", views_branding.logo, name="logo"),
+    path("feedback/", views.feedback, name="feedback"),
+    path("documents/", views_documents.documents, name="documents"),
+    path("knowledge-bases/<uuid:uuid>/", views_documents.knowledge_base, name="kb"),
+    path("knowledge-bases/<uuid:uuid>/documents/", views_documents.knowledge_base_documents, name="kb-documents"),
+    path("knowledge-bases/<uuid:uuid>/upload/", views_documents.upload, name="kb-upload"),
+    path("uploads/<uuid:uuid>/", views_documents.batch_status, name="batch-status"),
     path("prototypes/", prototypes.prototype_list, name="prototypes"),
     path("prototypes/<uuid:uuid>/", prototypes.prototype, name="prototype"),
     path("prototypes/<uuid:uuid>/ask/", prototypes.prototype_ask, name="prototype-ask"),

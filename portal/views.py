@@ -12,6 +12,7 @@ from accounts.selectors import client_list_for_user, client_user_can_manage, use
 from engagements import charts
 from engagements.models import Engagement
 from engagements.selectors import engagement_get_for_user, engagement_list_for_user
+from portal.feedback import you_said_we_did
 from portal.selectors import portal_engagement_cards, portal_engagement_context
 from rag.prototypes.selectors import prototype_list_for_user
 
@@ -57,6 +58,19 @@ def engagement(request: HttpRequest, uuid: Any) -> HttpResponse:
             **context,
         },
     )
+
+
+@login_required
+def feedback(request: HttpRequest) -> HttpResponse:
+    """“You said, we did” for the user's client (provider staff preview a client with ``?client=slug``)."""
+    client = user_client(request.user)
+    if user_is_provider(request.user):
+        clients = client_list_for_user(user=request.user)  # type: ignore[arg-type]
+        client = next((c for c in clients if c.slug == request.GET.get("client")), None)
+    if client is None:
+        raise Http404("Choose a client to preview.")
+    items = you_said_we_did(client=client)
+    return render(request, "portal/feedback.html", {"client": client, "brand_client": client, "items": items})
 
 
 SUMMARY_FORMATS = {"md": ("portal/summary.md", "text/markdown"), "html": ("portal/summary_export.html", "text/html")}
