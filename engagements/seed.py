@@ -29,6 +29,7 @@ from engagements.services import (
     gate_evaluate,
     kpi_create,
     kpi_measurements_import_csv,
+    record_set_client_visibility,
     requirement_create,
     risk_create,
     signoff_record,
@@ -387,6 +388,22 @@ OTHERS = [
 ]
 
 
+def _share_with_client(engagement: Engagement, lead: User) -> None:
+    """Mark what the sponsor should see in the portal: the gate's checklist and evidence, the must-have
+    requirements, the larger risks and every decision; the rest stays internal. Once per engagement."""
+    records = [engagement.criteria, engagement.requirements, engagement.risks, engagement.decisions]
+    if any(r.filter(visible_to_client=True).exists() for r in records):
+        return
+    shown = [
+        *engagement.criteria.exclude(label__icontains="security"),
+        *engagement.requirements.filter(priority="must"),
+        *[r for r in engagement.risks.all() if r.score >= 8],
+        *engagement.decisions.all(),
+    ]
+    for record in shown:
+        record_set_client_visibility(record=record, actor=lead, visible=True)
+
+
 def _ensure(client: Any, name: str, lead: User, **fields: Any) -> tuple[Engagement, bool]:
     """The named engagement, and whether it still needs filling (new, or an empty one from an earlier seed)."""
     engagement = Engagement.objects.filter(client=client, name=name).first()
@@ -419,6 +436,7 @@ def seed(people: dict[str, Any]) -> dict[str, Any]:
     if fill:
         _fill_claims_triage(demo, lead, engineer)
     _fill_roi(demo, lead, engineer)
+    _share_with_client(demo, lead)
     for client_key, name, problem, days, health, reason in OTHERS:
         current = 5 + 9 * len(created)
         total = sum(days) + current

@@ -21,7 +21,7 @@ from config.ratelimit import Limit, enforce
 from engagements.selectors import engagement_user_can_edit
 from rag import selectors
 from rag.forms import UploadForm
-from rag.models import IngestionBatch, KnowledgeBase
+from rag.models import Document, IngestionBatch, KnowledgeBase
 from rag.services import ingest
 
 BATCH = "portal/_batch.html"
@@ -52,8 +52,9 @@ def documents(request: HttpRequest) -> HttpResponse:
 
 
 def _kb_context(request: HttpRequest, kb: KnowledgeBase, **extra: Any) -> dict[str, Any]:
-    docs = selectors.document_list_for_knowledge_base(knowledge_base=kb)[:DOCUMENTS_SHOWN]
-    return {"kb": kb, "documents": docs, "brand_client": kb.engagement.client, **extra}
+    docs = list(selectors.document_list_for_knowledge_base(knowledge_base=kb)[:DOCUMENTS_SHOWN])
+    in_flight = any(d.status in {Document.Status.PENDING, Document.Status.PROCESSING} for d in docs)
+    return {"kb": kb, "documents": docs, "in_flight": in_flight, "brand_client": kb.engagement.client, **extra}
 
 
 @login_required
