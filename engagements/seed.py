@@ -16,7 +16,18 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_create_provider
-from engagements.models import Activity, Engagement, GateCriterion, Kpi, Phase, PhaseTransition, RoiAssumptions
+from engagements.models import (
+    Activity,
+    Decision,
+    Engagement,
+    GateCriterion,
+    Kpi,
+    Phase,
+    PhaseTransition,
+    Requirement,
+    Risk,
+    RoiAssumptions,
+)
 from engagements.roi.calc import add_months, month_start
 from engagements.services import (
     GateBlocked,
@@ -391,10 +402,10 @@ OTHERS = [
 def _share_with_client(engagement: Engagement, lead: User) -> None:
     """Mark what the sponsor should see in the portal: the gate's checklist and evidence, the must-have
     requirements, the larger risks and every decision; the rest stays internal. Once per engagement."""
-    records = [engagement.criteria, engagement.requirements, engagement.risks, engagement.decisions]
-    if any(r.filter(visible_to_client=True).exists() for r in records):
+    kinds: list[Any] = [GateCriterion, Requirement, Risk, Decision]
+    if any(m.objects.filter(engagement=engagement, visible_to_client=True).exists() for m in kinds):
         return
-    shown = [
+    shown: list[Any] = [
         *engagement.criteria.exclude(label__icontains="security"),
         *engagement.requirements.filter(priority="must"),
         *[r for r in engagement.risks.all() if r.score >= 8],
