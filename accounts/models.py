@@ -4,7 +4,17 @@ import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import RegexValidator
 from django.db import models
+
+HEX_COLOUR = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", "Give the accent colour as # and six hex digits, for example #2f6fed."
+)
+
+
+def _logo_path(client: Client, filename: str) -> str:
+    # Logos are re-encoded to PNG, so the stored name never carries the uploader's file name or extension.
+    return f"client-logos/{client.uuid}.png"
 
 
 class Client(models.Model):
@@ -14,6 +24,11 @@ class Client(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     industry = models.CharField(max_length=120, blank=True)
+    brand_name = models.CharField(
+        "name in the portal", max_length=200, blank=True, help_text="Shown in the portal's header; blank uses the name."
+    )
+    logo = models.FileField(upload_to=_logo_path, blank=True)
+    accent_color = models.CharField("accent colour", max_length=7, blank=True, validators=[HEX_COLOUR])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -21,6 +36,10 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def portal_name(self) -> str:
+        return self.brand_name or self.name
 
 
 class UserManager(BaseUserManager["User"]):

@@ -4,11 +4,13 @@ import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.branding import logo_png
 from accounts.models import ApiToken, Client, Membership, User
 from config.ratelimit import Limit, RateLimited, client_address, hit, refusal
 from config.ratelimit import reset as reset_limit
@@ -124,3 +126,28 @@ def caller_is_provider(request: HttpRequest) -> bool:
         return user_is_provider(user)
     except (DatabaseError, RateLimited):
         return False
+
+
+@transaction.atomic
+def client_branding_update(
+    *,
+    client: Client,
+    brand_name: str,
+    accent_color: str,
+    logo: UploadedFile | None = None,
+    remove_logo: bool = False,
+) -> Client:
+    """Set how the client's portal looks; a new logo is checked and re-encoded (``accounts.branding``)."""
+    client.brand_name = brand_name.strip()
+    client.accent_color = accent_color.strip().lower()
+    client.full_clean()
+    if logo is not None:
+        png = logo_png(logo)
+        if client.logo:
+            client.logo.delete(save=False)
+        client.logo.save("logo.png", png, save=False)
+    elif remove_logo and client.logo:
+        client.logo.delete(save=False)
+        client.logo = ""  # type: ignore[assignment]
+    client.save()
+    return client

@@ -101,7 +101,7 @@ class CriterionForm(forms.ModelForm):
 
     class Meta:
         model = GateCriterion
-        fields = ["phase", "kind", "label", "provider_key", "comparison"]
+        fields = ["phase", "kind", "label", "provider_key", "comparison", "visible_to_client"]
         widgets = {
             "provider_key": forms.TextInput(attrs={"list": "provider-keys", "placeholder": "e.g. rag.eval_metric"})
         }
@@ -174,7 +174,7 @@ class StakeholderForm(Styled, forms.ModelForm):
 class RequirementForm(Styled, forms.ModelForm):
     class Meta:
         model = Requirement
-        fields = ["title", "priority", "status", "description", "acceptance_criteria"]
+        fields = ["title", "priority", "status", "visible_to_client", "description", "acceptance_criteria"]
         widgets = {"description": TEXT, "acceptance_criteria": TEXT}
 
 
@@ -184,14 +184,14 @@ class RiskForm(Styled, forms.ModelForm):
 
     class Meta:
         model = Risk
-        fields = ["title", "likelihood", "impact", "owner", "status", "description", "mitigation"]
+        fields = ["title", "likelihood", "impact", "owner", "status", "visible_to_client", "description", "mitigation"]
         widgets = {"description": TEXT, "mitigation": TEXT}
 
 
 class DecisionForm(Styled, forms.ModelForm):
     class Meta:
         model = Decision
-        fields = ["title", "decided_on", "context", "decision", "consequences"]
+        fields = ["title", "decided_on", "visible_to_client", "context", "decision", "consequences"]
         widgets = {"decided_on": DATE, "context": TEXT, "decision": TEXT, "consequences": TEXT}
 
 

@@ -16,7 +16,18 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_create_provider
-from engagements.models import Activity, Engagement, GateCriterion, Kpi, Phase, PhaseTransition, RoiAssumptions
+from engagements.models import (
+    Activity,
+    Decision,
+    Engagement,
+    GateCriterion,
+    Kpi,
+    Phase,
+    PhaseTransition,
+    Requirement,
+    Risk,
+    RoiAssumptions,
+)
 from engagements.roi.calc import add_months, month_start
 from engagements.services import (
     GateBlocked,
@@ -29,6 +40,7 @@ from engagements.services import (
     gate_evaluate,
     kpi_create,
     kpi_measurements_import_csv,
+    record_set_client_visibility,
     requirement_create,
     risk_create,
     signoff_record,
@@ -387,6 +399,22 @@ OTHERS = [
 ]
 
 
+def _share_with_client(engagement: Engagement, lead: User) -> None:
+    """Mark what the sponsor should see in the portal: the gate's checklist and evidence, the must-have
+    requirements, the larger risks and every decision; the rest stays internal. Once per engagement."""
+    kinds: list[Any] = [GateCriterion, Requirement, Risk, Decision]
+    if any(m.objects.filter(engagement=engagement, visible_to_client=True).exists() for m in kinds):
+        return
+    shown: list[Any] = [
+        *engagement.criteria.exclude(label__icontains="security"),
+        *engagement.requirements.filter(priority="must"),
+        *[r for r in engagement.risks.all() if r.score >= 8],
+        *engagement.decisions.all(),
+    ]
+    for record in shown:
+        record_set_client_visibility(record=record, actor=lead, visible=True)
+
+
 def _ensure(client: Any, name: str, lead: User, **fields: Any) -> tuple[Engagement, bool]:
     """The named engagement, and whether it still needs filling (new, or an empty one from an earlier seed)."""
     engagement = Engagement.objects.filter(client=client, name=name).first()
@@ -419,6 +447,7 @@ def seed(people: dict[str, Any]) -> dict[str, Any]:
     if fill:
         _fill_claims_triage(demo, lead, engineer)
     _fill_roi(demo, lead, engineer)
+    _share_with_client(demo, lead)
     for client_key, name, problem, days, health, reason in OTHERS:
         current = 5 + 9 * len(created)
         total = sum(days) + current

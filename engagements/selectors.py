@@ -182,22 +182,3 @@ def effort_summary(*, engagement: Engagement) -> dict[str, Any]:
         "by_phase": [(Phase(p).label, by_phase.get(p, 0)) for p in Phase.values],
         "total": sum(by_phase.values()) if by_phase else 0,
     }
-
-
-def engagement_portal_context(*, engagement: Engagement) -> dict[str, Any]:
-    """What a client's stakeholders see of their engagement: phase, timeline, gate progress, KPIs, people, news.
-
-    Gate verdicts are the last evaluated ones (read-only here), and only client-visible activity is shown.
-    """
-    criteria = list(engagement.criteria.filter(phase=engagement.phase))
-    return {
-        "phase_choices": Phase.choices,
-        "phase_position": Phase.position_of(engagement.phase),
-        "timeline": engagement_timeline(engagement=engagement),
-        "criteria": criteria,
-        "criteria_met": sum(c.last_passed for c in criteria),
-        "kpis": kpi_list(engagement=engagement),
-        "stakeholders": list(engagement.stakeholders.all()),
-        "team": list(engagement.assignments.select_related("user")),
-        "activities": engagement_activity(engagement=engagement, client_view=True, limit=12),
-    }

@@ -21,6 +21,7 @@ urlpatterns = [
     path("<uuid:uuid>/criteria/new/", gate.criterion_create, name="criterion_create"),
     path("<uuid:uuid>/criteria/<uuid:item>/check/", gate.criterion_check, name="criterion_check"),
     path("<uuid:uuid>/criteria/<uuid:item>/edit/", gate.criterion_update, name="criterion_update"),
+    path("<uuid:uuid>/criteria/<uuid:item>/visibility/", gate.criterion_visibility, name="criterion_visibility"),
     path("<uuid:uuid>/criteria/<uuid:item>/delete/", gate.criterion_delete, name="criterion_delete"),
     path("<uuid:uuid>/stakeholders/<uuid:item>/sign-off/", records.signoff_create, name="signoff"),
     path("<uuid:uuid>/kpis/<uuid:item>/measure/", records.kpi_measure, name="kpi_measure"),
@@ -43,4 +44,5 @@ urlpatterns = [
     path("<uuid:uuid>/<slug:section>/new/", records.record_create, name="record_create"),
     path("<uuid:uuid>/<slug:section>/<uuid:item>/delete/", records.record_delete, name="record_delete"),
     path("<uuid:uuid>/<slug:section>/<uuid:item>/status/", records.record_status, name="record_status"),
+    path("<uuid:uuid>/<slug:section>/<uuid:item>/visibility/", records.record_visibility, name="record_visibility"),
 ]

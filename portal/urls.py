@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import review, views
+from portal import review, views, views_branding, views_documents
 from rag.prototypes import views_portal as prototypes
 
 app_name = "portal"
@@ -12,6 +12,16 @@ urlpatterns = [
     path("review-packs/<uuid:uuid>/", review.pack, name="review_pack"),
     path("review-packs/<uuid:uuid>/pdf/", review.pack_pdf, name="review_pack_pdf"),
     path("review-packs/<uuid:uuid>/sign-off/", review.pack_signoff, name="review_pack_signoff"),
+    path("engagements/<uuid:uuid>/summary/", views.summary, name="summary"),
+    path("engagements/<uuid:uuid>/summary.<slug:fmt>", views.summary, name="summary-download"),
+    path("clients/<uuid:uuid>/branding/", views_branding.branding, name="branding"),
+    path("clients/<uuid:uuid>/logo/", views_branding.logo, name="logo"),
+    path("feedback/", views.feedback, name="feedback"),
+    path("documents/", views_documents.documents, name="documents"),
+    path("knowledge-bases/<uuid:uuid>/", views_documents.knowledge_base, name="kb"),
+    path("knowledge-bases/<uuid:uuid>/documents/", views_documents.knowledge_base_documents, name="kb-documents"),
+    path("knowledge-bases/<uuid:uuid>/upload/", views_documents.upload, name="kb-upload"),
+    path("uploads/<uuid:uuid>/", views_documents.batch_status, name="batch-status"),
     path("prototypes/", prototypes.prototype_list, name="prototypes"),
     path("prototypes/<uuid:uuid>/", prototypes.prototype, name="prototype"),
     path("prototypes/<uuid:uuid>/ask/", prototypes.prototype_ask, name="prototype-ask"),

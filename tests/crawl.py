@@ -16,6 +16,7 @@ from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.regex_helper import normalize
 
+from accounts.services import client_branding_update
 from deployments.applications import application_create, gateway_key_create
 from deployments.loadtest.imports import loadtest_import
 from deployments.loadtest.services import capacity_plan_save
@@ -35,6 +36,7 @@ from rag.prototypes.services import answer_create
 from rag.services.knowledge_base import knowledge_base_create
 from tests.conftest import roi_fill
 from tests.engagements.review_builders import finished_pack
+from tests.portal.images import png_upload
 from tests.rag.prototype_builders import index, make_prototype
 
 
@@ -77,6 +79,7 @@ def routes() -> list[Route]:
 @pytest.fixture
 def world(client_org: Any, fde: Any, client_member: Any, client_admin: Any, settings: Any, tmp_path: Any) -> Any:
     settings.MEDIA_ROOT = tmp_path / "media"
+    client_branding_update(client=client_org, brand_name="", accent_color="#aa3355", logo=png_upload())
     engagement = engagement_create(client=client_org, name="Crawlable claims pilot", lead=fde)
     stakeholder_create(engagement=engagement, actor=fde, name="Pat Sponsor", role="sponsor", email=client_admin.email)
     requirement = requirement_create(engagement=engagement, actor=fde, title="Cite every answer")
@@ -153,6 +156,8 @@ def candidates(route: Route, uuids: list[str]) -> list[dict[str, str]]:
             choices.append(["primary", "delete"])
         elif conv == "IntConverter":
             choices.append(["1", "0"])
+        elif param == "fmt":
+            choices.append(["md", "html"])
         elif param == "app_label":
             choices.append(["accounts"])
         else:

@@ -157,6 +157,9 @@ class GateCriterion(models.Model):
     last_value = models.FloatField(null=True, blank=True)
     last_passed = models.BooleanField(default=False)
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    visible_to_client = models.BooleanField(
+        "visible to the client", default=False, help_text="Shown in the client portal; hidden unless an FDE ticks it."
+    )
 
     class Meta:
         ordering = ["engagement", "phase", "position", "id"]

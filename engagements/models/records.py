@@ -81,6 +81,9 @@ class Requirement(models.Model):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.SHOULD)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROPOSED)
     acceptance_criteria = models.TextField(blank=True)
+    visible_to_client = models.BooleanField(
+        "visible to the client", default=False, help_text="Shown in the client portal; hidden unless an FDE ticks it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,6 +110,9 @@ class Risk(models.Model):
     owner = models.CharField(max_length=200, blank=True)
     mitigation = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    visible_to_client = models.BooleanField(
+        "visible to the client", default=False, help_text="Shown in the client portal; hidden unless an FDE ticks it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,6 +138,9 @@ class Decision(models.Model):
     decision = models.TextField()
     consequences = models.TextField(blank=True)
     decided_on = models.DateField(default=timezone.localdate)
+    visible_to_client = models.BooleanField(
+        "visible to the client", default=False, help_text="Shown in the client portal; hidden unless an FDE ticks it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -34,6 +34,7 @@ from engagements.services.kpis import (
 from engagements.services.records import (
     decision_create,
     record_delete,
+    record_set_client_visibility,
     requirement_create,
     requirement_set_status,
     risk_create,
@@ -65,6 +66,7 @@ __all__ = [
     "kpi_measurement_record",
     "kpi_measurements_import_csv",
     "record_delete",
+    "record_set_client_visibility",
     "requirement_create",
     "requirement_set_status",
     "risk_create",

@@ -121,6 +121,7 @@ def criterion_create(
     params: dict[str, Any] | None = None,
     comparison: str = GateCriterion.Comparison.GTE,
     threshold: Any = None,
+    visible_to_client: bool = False,
 ) -> GateCriterion:
     require_editor(engagement, actor)
     last = engagement.criteria.filter(phase=phase).order_by("-position").first()
@@ -134,10 +135,17 @@ def criterion_create(
         comparison=comparison,
         threshold=_clean_threshold(kind, threshold),
         position=(last.position + 1) if last else 0,
+        visible_to_client=visible_to_client,
     )
     criterion.full_clean()
     criterion.save()
-    activity_record(engagement=engagement, actor=actor, verb="added a gate criterion", target=label)
+    activity_record(
+        engagement=engagement,
+        actor=actor,
+        verb="added a gate criterion",
+        target=label,
+        client_visible=criterion.visible_to_client,
+    )
     return criterion
 
 
@@ -156,7 +164,11 @@ def criterion_update(*, criterion: GateCriterion, actor: Any, **fields: Any) -> 
     criterion.full_clean()
     criterion.save()
     activity_record(
-        engagement=criterion.engagement, actor=actor, verb="changed the gate criterion", target=criterion.label
+        engagement=criterion.engagement,
+        actor=actor,
+        verb="changed the gate criterion",
+        target=criterion.label,
+        client_visible=criterion.visible_to_client,
     )
     return criterion
 
@@ -165,7 +177,11 @@ def criterion_update(*, criterion: GateCriterion, actor: Any, **fields: Any) -> 
 def criterion_delete(*, criterion: GateCriterion, actor: Any) -> None:
     require_editor(criterion.engagement, actor)
     activity_record(
-        engagement=criterion.engagement, actor=actor, verb="removed the gate criterion", target=criterion.label
+        engagement=criterion.engagement,
+        actor=actor,
+        verb="removed the gate criterion",
+        target=criterion.label,
+        client_visible=criterion.visible_to_client,
     )
     criterion.delete()
 
@@ -184,5 +200,6 @@ def criterion_check(*, criterion: GateCriterion, actor: Any, checked: bool) -> G
         actor=actor,
         verb="ticked" if checked else "unticked",
         target=criterion.label,
+        client_visible=criterion.visible_to_client,
     )
     return criterion

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from engagements.models import Decision, Engagement, Requirement, Risk, SignOff, Stakeholder
+from engagements.models import Decision, Engagement, GateCriterion, Requirement, Risk, SignOff, Stakeholder
 from engagements.services._common import require_editor
 from engagements.services.activity import activity_record
 
@@ -20,7 +20,9 @@ def _save_new(obj: M, *, engagement: Engagement, actor: Any, verb: str, target: 
     require_editor(engagement, actor)
     obj.full_clean()
     obj.save()
-    activity_record(engagement=engagement, actor=actor, verb=verb, target=target)
+    # A record the client may not see stays out of the client's feed too.
+    shown = getattr(obj, "visible_to_client", True)
+    activity_record(engagement=engagement, actor=actor, verb=verb, target=target, client_visible=shown)
     return obj
 
 
@@ -30,7 +32,8 @@ def _set_status(record: R, *, actor: Any, status: str, verb: str) -> R:
     record.full_clean()
     record.save(update_fields=["status"])
     label = verb.format(status=record.get_status_display().lower())
-    activity_record(engagement=record.engagement, actor=actor, verb=label, target=record.title)
+    shown = record.visible_to_client
+    activity_record(engagement=record.engagement, actor=actor, verb=label, target=record.title, client_visible=shown)
     return record
 
 
@@ -74,9 +77,11 @@ def requirement_create(
     status: str = Requirement.Status.PROPOSED,
     description: str = "",
     acceptance_criteria: str = "",
+    visible_to_client: bool = False,
 ) -> Requirement:
     requirement = Requirement(
         engagement=engagement,
+        visible_to_client=visible_to_client,
         title=title,
         priority=priority,
         status=status,
@@ -103,9 +108,11 @@ def risk_create(
     owner: str = "",
     mitigation: str = "",
     status: str = Risk.Status.OPEN,
+    visible_to_client: bool = False,
 ) -> Risk:
     risk = Risk(
         engagement=engagement,
+        visible_to_client=visible_to_client,
         title=title,
         likelihood=likelihood,
         impact=impact,
@@ -132,8 +139,16 @@ def decision_create(
     context: str = "",
     consequences: str = "",
     decided_on: dt.date | None = None,
+    visible_to_client: bool = False,
 ) -> Decision:
-    row = Decision(engagement=engagement, title=title, decision=decision, context=context, consequences=consequences)
+    row = Decision(
+        engagement=engagement,
+        title=title,
+        decision=decision,
+        context=context,
+        consequences=consequences,
+        visible_to_client=visible_to_client,
+    )
     if decided_on is not None:
         row.decided_on = decided_on
     return _save_new(row, engagement=engagement, actor=actor, verb="logged the decision", target=title)
@@ -145,5 +160,25 @@ def record_delete(*, record: Stakeholder | Requirement | Risk | Decision, actor:
     engagement = record.engagement
     require_editor(engagement, actor)
     kind = record._meta.verbose_name
-    activity_record(engagement=engagement, actor=actor, verb=f"deleted the {kind}", target=str(record))
+    shown = getattr(record, "visible_to_client", True)
+    activity_record(
+        engagement=engagement, actor=actor, verb=f"deleted the {kind}", target=str(record), client_visible=shown
+    )
     record.delete()
+
+
+@transaction.atomic
+def record_set_client_visibility(
+    *, record: Requirement | Risk | Decision | GateCriterion, actor: Any, visible: bool
+) -> Requirement | Risk | Decision | GateCriterion:
+    """Show a requirement, risk, decision or gate criterion in the client portal, or hide it again.
+
+    The feed line stays internal: hiding a record must not announce it to the client.
+    """
+    require_editor(record.engagement, actor)
+    record.visible_to_client = visible
+    record.save(update_fields=["visible_to_client"])
+    name = str(record)
+    verb = "showed the client" if visible else "hid from the client"
+    activity_record(engagement=record.engagement, actor=actor, verb=verb, target=name, client_visible=False)
+    return record

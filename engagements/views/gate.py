@@ -92,6 +92,7 @@ def criterion_create(request: HttpRequest, uuid: str) -> HttpResponse:
                 params=data.get("params_json") or {},
                 comparison=data["comparison"],
                 threshold=data.get("threshold"),
+                visible_to_client=data.get("visible_to_client", False),
             )
             return _gate(request, engagement, gate_phase=data["phase"])
         except ValidationError as error:
@@ -121,6 +122,16 @@ def criterion_update(request: HttpRequest, uuid: str, item: str) -> HttpResponse
     except ValidationError as error:
         errors = {str(criterion.uuid): " ".join(error.messages)}
         return _gate(request, engagement, gate_phase=criterion.phase, criterion_errors=errors)
+    return _gate(request, engagement, gate_phase=criterion.phase)
+
+
+@provider_required
+@require_POST
+def criterion_visibility(request: HttpRequest, uuid: str, item: str) -> HttpResponse:
+    engagement = get_engagement_for_user(request, uuid)
+    criterion = get_object_or_404(GateCriterion, engagement=engagement, uuid=item)
+    visible = request.POST.get("visible") == "1"
+    services.record_set_client_visibility(record=criterion, actor=request.user, visible=visible)
     return _gate(request, engagement, gate_phase=criterion.phase)
 
 

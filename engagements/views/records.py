@@ -33,6 +33,8 @@ MODELS: dict[str, type[models.Model]] = {
     "kpis": Kpi,
 }
 
+VISIBLE_SECTIONS = {"requirements", "risks", "decisions"}
+
 
 @provider_required
 @require_POST
@@ -81,6 +83,19 @@ def record_status(request: HttpRequest, uuid: str, section: str, item: str) -> H
             raise Http404("That has no status.")
     except ValidationError as error:
         return render_section(request, engagement, section, status_error=" ".join(error.messages))
+    return done(request, engagement, section)
+
+
+@provider_required
+@require_POST
+def record_visibility(request: HttpRequest, uuid: str, section: str, item: str) -> HttpResponse:
+    """Show a requirement, risk or decision in the client portal, or hide it (``visible`` is "1" or "0")."""
+    engagement = get_engagement_for_user(request, uuid)
+    if section not in VISIBLE_SECTIONS:
+        raise Http404("That is never shown to the client.")
+    record = _get_record(engagement, section, item)
+    visible = request.POST.get("visible") == "1"
+    services.record_set_client_visibility(record=record, actor=request.user, visible=visible)
     return done(request, engagement, section)
 
 

@@ -34,6 +34,9 @@ class Feedback(models.Model):
     eval_case = models.OneToOneField(
         EvalCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="from_feedback"
     )
+    fix_note = models.TextField(
+        "what we did", blank=True, help_text="Shown to the client beside their feedback: what changed because of it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

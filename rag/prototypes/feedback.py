@@ -27,7 +27,12 @@ def feedback_create(*, answer: Answer, user: Any, rating: str, correction: str =
 
 @transaction.atomic
 def feedback_accept(
-    *, feedback: Feedback, reviewer: Any, dataset: EvalDataset | None = None, requirement: Any = None
+    *,
+    feedback: Feedback,
+    reviewer: Any,
+    dataset: EvalDataset | None = None,
+    requirement: Any = None,
+    fix_note: str = "",
 ) -> EvalCase:
     """Accept a correction: the question becomes an eval case whose reference answer is the correction."""
     if feedback.status != Feedback.Status.NEW:
@@ -56,14 +61,16 @@ def feedback_accept(
     )
     feedback.status, feedback.reviewed_by, feedback.reviewed_at = Feedback.Status.ACCEPTED, reviewer, timezone.now()
     feedback.eval_case = case
+    feedback.fix_note = fix_note.strip()
     feedback.save()
     return case
 
 
 @transaction.atomic
-def feedback_dismiss(*, feedback: Feedback, reviewer: Any) -> Feedback:
+def feedback_dismiss(*, feedback: Feedback, reviewer: Any, fix_note: str = "") -> Feedback:
     if feedback.status != Feedback.Status.NEW:
         raise ValidationError("This feedback has already been reviewed.")
     feedback.status, feedback.reviewed_by, feedback.reviewed_at = Feedback.Status.DISMISSED, reviewer, timezone.now()
+    feedback.fix_note = fix_note.strip()
     feedback.save()
     return feedback

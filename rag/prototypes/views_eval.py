@@ -231,15 +231,18 @@ def feedback_review(request: HttpRequest, uuid: Any) -> HttpResponse:
     engagement = item.answer.version.prototype.knowledge_base.engagement
     if not engagement_user_can_edit(engagement=engagement, user=request.user):
         raise Http404("Only the engagement's team reviews its feedback.")
+    note = request.POST.get("fix_note", "")
     try:
         if request.POST.get("action") == "accept":
             requirement = Requirement.objects.filter(
                 engagement=engagement, pk=request.POST.get("requirement") or 0
             ).first()
-            case = feedback.feedback_accept(feedback=item, reviewer=request.user, requirement=requirement)
+            case = feedback.feedback_accept(
+                feedback=item, reviewer=request.user, requirement=requirement, fix_note=note
+            )
             messages.success(request, f"The correction is now eval case {case.external_id} in {case.dataset}.")
         else:
-            feedback.feedback_dismiss(feedback=item, reviewer=request.user)
+            feedback.feedback_dismiss(feedback=item, reviewer=request.user, fix_note=note)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("rag:feedback-queue")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -8,7 +9,14 @@ from deployments.loadtest.workloads import replay, shared_prefix, synthetic
 
 
 def test_synthetic_prompts_follow_the_lengths_and_the_seed() -> None:
-    args = {"seed": 3, "input_tokens": 50, "input_sd": 10, "output_tokens": 20, "output_sd": 0, "fixed_output": True}
+    args: dict[str, Any] = {
+        "seed": 3,
+        "input_tokens": 50,
+        "input_sd": 10,
+        "output_tokens": 20,
+        "output_sd": 0,
+        "fixed_output": True,
+    }
     first = list(itertools.islice(synthetic(**args), 200))
     again = list(itertools.islice(synthetic(**args), 200))
     assert first == again

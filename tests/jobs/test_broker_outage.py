@@ -58,7 +58,7 @@ class Broker:
         self.proc.wait(10)
 
     def queued_messages(self) -> int:
-        return int(redis.Redis.from_url(self.url).llen(settings.CELERY_TASK_DEFAULT_QUEUE))
+        return int(redis.Redis.from_url(self.url).llen(settings.CELERY_TASK_DEFAULT_QUEUE))  # type: ignore[arg-type]
 
 
 def _use_broker(url: str | None) -> None:
