@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
 from deployments.forms import DeploymentForm
 from deployments.models import (
     AlertWebhook,
+    ApiPrice,
+    CapacityPlan,
     ClientApplication,
     Deployment,
     GatewayKey,
     HardwareType,
+    LoadTest,
+    LoadTestRequest,
     ModelCall,
     PromptPrefix,
     ServerSample,
@@ -158,3 +164,35 @@ class PromptPrefixAdmin(ReadOnlyAdmin):
     list_display = ["call_id", "deployment", "created_at", "tokens"]
     list_select_related = ["deployment"]
     show_full_result_count = False
+
+
+@admin.register(LoadTest)
+class LoadTestAdmin(admin.ModelAdmin):
+    list_display = ["name", "deployment", "profile", "status", "progress", "total", "queued_at"]
+    list_filter = ["status", "profile"]
+    raw_id_fields = ["deployment", "engagement", "started_by"]
+
+
+@admin.register(LoadTestRequest)
+class LoadTestRequestAdmin(admin.ModelAdmin):
+    """Measured requests: read here, never edited (a run's figures are computed from them)."""
+
+    list_display = ["run", "level", "index", "ok", "ttft_ms", "itl_ms"]
+    raw_id_fields = ["run"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ApiPrice)
+class ApiPriceAdmin(admin.ModelAdmin):
+    list_display = ["provider", "model", "input_usd_per_1m", "output_usd_per_1m"]
+
+
+@admin.register(CapacityPlan)
+class CapacityPlanAdmin(admin.ModelAdmin):
+    list_display = ["deployment", "engagement", "peak_rps", "input_tokens", "output_tokens"]
+    raw_id_fields = ["deployment", "engagement"]

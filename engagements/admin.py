@@ -9,11 +9,13 @@ from engagements.models import (
     Decision,
     Engagement,
     GateCriterion,
+    GateReview,
     HourlyRate,
     Kpi,
     KpiMeasurement,
     PhaseTransition,
     Requirement,
+    ReviewPack,
     Risk,
     RoiAssumptions,
     RoiScenario,
@@ -84,3 +86,16 @@ for model, columns, client_path in [
     (RoiScenario, ["name", "engagement", "volume_per_month", "is_primary"], "engagement__client"),
 ]:
     admin.site.register(model, list_display=columns, list_filter=[client_path])
+
+
+@admin.register(ReviewPack)
+class ReviewPackAdmin(admin.ModelAdmin):
+    list_display = ["engagement", "phase", "version", "status", "queued_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["engagement", "started_by"]
+
+
+@admin.register(GateReview)
+class GateReviewAdmin(admin.ModelAdmin):
+    list_display = ["pack", "stakeholder", "decision", "created_at"]
+    raw_id_fields = ["pack", "stakeholder", "user"]
