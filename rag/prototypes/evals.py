@@ -11,10 +11,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.ratelimit import Limit, enforce
-from deployments.gateway import ModelEndpointError, chat_complete
+from deployments.models import Deployment
 from rag.evaluation import metrics as m
-from rag.evaluation.judge import JUDGE_SCHEMA, judge_messages, parse_judgement
 from rag.models import EvalCase, EvalDataset, EvalResult, EvalRun, PrototypeVersion
+from rag.prototypes.judging import eval_run_check_judge, judge_grade, judge_reliability
 from rag.prototypes.pipeline import Outcome, run_to_end
 from rag.prototypes.prompting import format_context
 from rag.prototypes.scoring import METRICS_BY_KEY, aggregate
@@ -30,6 +30,7 @@ def eval_run_create(
     user: Any = None,
     k: int = 5,
     use_judge: bool = True,
+    judge_deployment: Deployment | None = None,
     enqueue: bool = True,
 ) -> EvalRun:
     """Queue a run of ``version`` over the dataset's ready cases; the worker picks it up once this commits.
@@ -45,7 +46,15 @@ def eval_run_create(
         raise ValidationError("The dataset has no ready cases: add or approve some first.")
     if user is not None:
         enforce(Limit("eval-run-user", user.pk, "Your evaluation runs"))
-    run = EvalRun(dataset=dataset, version=version, created_by=user, k=k, use_judge=use_judge, total=total)
+    run = EvalRun(
+        dataset=dataset,
+        version=version,
+        created_by=user,
+        k=k,
+        use_judge=use_judge,
+        judge_deployment=judge_deployment if use_judge else None,
+        total=total,
+    )
     run.full_clean()
     run.save()
     if enqueue:
@@ -72,6 +81,8 @@ def eval_run_execute(*, run_id: int) -> EvalRun:
     EvalRun.objects.filter(pk=run.pk).update(attempts=run.attempts + 1)
     done = set(run.results.values_list("case_id", flat=True))
     cases = run.dataset.cases.filter(status=EvalCase.Status.READY).exclude(pk__in=done).order_by("pk")
+    if run.use_judge and not run.judge_check:
+        eval_run_check_judge(run=run)  # before any score, so a judge that cannot separate is known as such
     for case in cases:
         eval_case_score(run=run, case=case)
         EvalRun.objects.filter(pk=run.pk).update(progress=run.results.count(), heartbeat_at=timezone.now())
@@ -94,6 +105,10 @@ def eval_case_score(*, run: EvalRun, case: EvalCase) -> EvalResult:
         "completion_tokens": outcome.completion_tokens,
         "error": outcome.error_detail or outcome.error,  # eval runs are provider staff's: the full reason
         "abstention_correct": outcome.abstained == case.unanswerable,
+        "trace": {
+            "prompt": outcome.messages,
+            "passages": [p.as_citation(n) | {"text": p.text} for n, p in enumerate(outcome.passages, start=1)],
+        },
     }
     if relevant:
         values |= {
@@ -112,29 +127,24 @@ def eval_case_score(*, run: EvalRun, case: EvalCase) -> EvalResult:
 
 
 def _judge(*, run: EvalRun, case: EvalCase, outcome: Outcome) -> dict[str, Any]:
-    try:
-        stream = chat_complete(
-            deployment=run.version.deployment,
-            messages=judge_messages(
-                question=case.question, answer=outcome.text, context=format_context(outcome.passages)
-            ),
-            caller="rag.judge",
-            engagement=run.dataset.knowledge_base.engagement,
-            json_schema=JUDGE_SCHEMA,
-            max_tokens=40,
-        )
-    except ModelEndpointError:
-        return {"judge_parsed": False}
-    judgement = parse_judgement(stream.text)
+    verdict = judge_grade(
+        run=run, question=case.question, answer=outcome.text, context=format_context(outcome.passages)
+    )
+    judgement = verdict.judgement
     if judgement is None:
-        return {"judge_parsed": False}
-    return {"judge_parsed": True, "faithfulness": judgement.faithfulness, "relevance": judgement.relevance}
+        return {"judge_parsed": False, "judge_rationale": verdict.reply[:2000]}
+    return {
+        "judge_parsed": True,
+        "faithfulness": judgement.faithfulness,
+        "relevance": judgement.relevance,
+        "judge_rationale": judgement.rationale,
+    }
 
 
 def eval_run_finish(*, run_id: int, error: str = "") -> EvalRun:
     run = EvalRun.objects.get(pk=run_id)
     results = list(run.results.select_related("case"))
-    run.metrics = aggregate(results)
+    run.metrics = aggregate(results) | judge_reliability(run=run)
     run.judge_unparsed = run.metrics["judge_unparsed"]
     run.progress = len(results)
     run.status = EvalRun.Status.FAILED if error else EvalRun.Status.DONE
