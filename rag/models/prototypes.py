@@ -138,7 +138,12 @@ class Answer(models.Model):
     @property
     def sources(self) -> list[dict[str, Any]]:
         """The passages the answer cites, each once; answers recorded before citations were read list every one."""
-        return [c for c in self.citations if c.get("cited", True)]
+        return [c for c in self.citations if c.get("cited", True) or c.get("matched")]
+
+    @property
+    def citations_matched(self) -> bool:
+        """The model wrote no markers, so the product matched sentences to the passages that hold them."""
+        return any(c.get("matched") for c in self.citations) and not any(c.get("cited", True) for c in self.citations)
 
     @property
     def cites_nothing(self) -> bool:

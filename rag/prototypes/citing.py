@@ -51,3 +51,52 @@ def read_citations(text: str, *, passages: int) -> Citations:
         return "[" + ", ".join(str(n) for n in numbers) + "]"
 
     return Citations(text=_MARKER.sub(rewrite, text), cited=cited, unknown=unknown)
+
+
+# A sentence: up to its end mark, which may not be a decimal point (8.33) or a thousands separator.
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.,](?=\d))+[.!?]*")
+_TOKEN = re.compile(r"\w+(?:[.,]\d+)*")
+_DIGITS = re.compile(r"\d")
+MIN_SHARED = 0.6  # of a sentence's words that its passage must hold before the product points to it
+
+
+def _tokens(text: str) -> set[str]:
+    return {t for t in _TOKEN.findall(text.casefold()) if len(t) > 3 or _DIGITS.search(t)}
+
+
+def _holder(sentence: str, holders: list[set[str]]) -> int:
+    words = _tokens(sentence)
+    if not words or _MARKER.search(sentence):
+        return 0
+    numbers = {w for w in words if _DIGITS.search(w)}
+    best, best_share = 0, 0.0
+    for n, held in enumerate(holders, start=1):
+        share = len(words & held) / len(words)
+        if numbers <= held and share > best_share:
+            best, best_share = n, share
+    return best if best_share >= MIN_SHARED else 0
+
+
+def match_uncited(text: str, passages: list[str]) -> tuple[str, list[int]]:
+    """Point each unmarked sentence to the passage that holds most of its words (and all of its numbers).
+
+    A small model often writes no markers at all; rather than leave its claims untraceable, the product adds
+    ``[n]`` where one passage plainly holds the sentence. Sentences no passage holds stay unmarked.
+    """
+    holders = [_tokens(p) for p in passages]
+    matched: list[int] = []
+    out: list[str] = []
+    cursor = 0
+    for match in _SENTENCE.finditer(text):
+        out.append(text[cursor : match.start()])
+        sentence, cursor = match.group(0), match.end()
+        n = _holder(sentence, holders)
+        if not n:
+            out.append(sentence)
+            continue
+        body = sentence.rstrip(".!? ")
+        out.append(f"{body} [{n}]{sentence[len(body) :]}")
+        if n not in matched:
+            matched.append(n)
+    out.append(text[cursor:])
+    return "".join(out), matched

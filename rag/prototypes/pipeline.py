@@ -15,7 +15,7 @@ from deployments.gateway import ModelEndpointError, chat_stream
 from deployments.models import ModelCall
 from rag.models import PrototypeVersion
 from rag.prototypes import retrieval
-from rag.prototypes.citing import read_citations
+from rag.prototypes.citing import match_uncited, read_citations
 from rag.prototypes.loops import looping, without_repeats
 from rag.prototypes.prompting import build_prompt
 from rag.prototypes.retrieval import Passage
@@ -46,6 +46,7 @@ class Outcome:
     truncated: int = 0
     looped: bool = False
     cited: list[int] = field(default_factory=list)  # the passage numbers the answer's markers name
+    matched: list[int] = field(default_factory=list)  # passages the product pointed to where the model cited none
     messages: list[tuple[str, str]] = field(default_factory=list)  # the prompt as sent
     embed_ms: float | None = None
     retrieval_ms: float | None = None
@@ -57,7 +58,10 @@ class Outcome:
 
     @property
     def citations(self) -> list[dict[str, Any]]:
-        return [p.as_citation(n) | {"cited": n in self.cited} for n, p in enumerate(self.passages, start=1)]
+        return [
+            p.as_citation(n) | {"cited": n in self.cited, "matched": n in self.matched}
+            for n, p in enumerate(self.passages, start=1)
+        ]
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ def run_pipeline(*, version: PrototypeVersion, question: str, caller: str) -> It
     text = without_repeats(stream.text) + LOOP_NOTE if outcome.looped else stream.text
     citations = read_citations(text, passages=len(outcome.passages))
     outcome.text, outcome.cited = citations.text, citations.cited
+    if not outcome.cited and not outcome.error:
+        outcome.text, outcome.matched = match_uncited(outcome.text, [p.text for p in outcome.passages])
     outcome.model_call = stream.call
     outcome.prompt_tokens = stream.stats.prompt_tokens
     outcome.completion_tokens = stream.stats.completion_tokens

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.evaluation.metrics import facts_found
 from rag.prototypes.citing import read_citations
 from rag.prototypes.loops import looping, without_repeats
 
@@ -47,3 +48,20 @@ def test_a_normal_answer_is_not_a_loop() -> None:
     text = "Concealed damage must be reported within 14 days [1]. Visible damage within 7 days [1]. 14 is not 7."
     assert not looping(text)
     assert without_repeats(text) == text
+
+
+@pytest.mark.parametrize(
+    ("answer", "reference", "expected"),
+    [
+        ("Agents approve claims up to 2500 EUR alone.", "2,500 EUR.", 1.0),
+        ("Ask for at least 3 photographs [1].", "At least three photographs.", 1.0),
+        ("It is 8.33 SDR per kilogram.", "8.33 SDR per kilogram of gross weight.", 1.0),
+        ("Within 7 days.", "Within 14 calendar days of delivery.", 0.0),
+        ("Between 7 and 9 days.", "Within 7 or 14 days.", 0.5),
+        ("Anything.", "A written authorisation.", None),
+    ],
+)
+def test_facts_found_compares_the_reference_numbers_whatever_the_wording(
+    answer: str, reference: str, expected: float | None
+) -> None:
+    assert facts_found(answer, reference) == expected

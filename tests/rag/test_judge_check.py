@@ -39,7 +39,7 @@ def test_probes_cover_every_kind_and_leave_out_what_cannot_be_made() -> None:
 
 
 def test_separation_is_the_chance_a_reference_outscores_a_planted_error() -> None:
-    graded = [
+    graded: list[dict[str, Any]] = [
         {"kind": "reference", "faithfulness": 1.0},
         {"kind": "reference", "faithfulness": 0.5},
         {"kind": "negation", "faithfulness": 0.5},
