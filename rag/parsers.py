@@ -127,6 +127,18 @@ def detect_type(name: str, data: bytes) -> str:
     )
 
 
+def retry_can_help(*, name: str, head: bytes, size: int) -> bool:
+    """False when the file itself is what failed (empty, too big, of an unsupported or mislabelled type): reading
+    the same bytes again would fail the same way, so only a corrected file helps. ``head`` is the file's start."""
+    if size > _limit("RAG_MAX_FILE_BYTES", 25 * 1024 * 1024):
+        return False
+    try:
+        detect_type(name, head)
+    except ParseError:
+        return False
+    return True
+
+
 _HTML_START = re.compile(rb"\s*(<!doctype html|<html[\s>])", re.IGNORECASE)
 
 
