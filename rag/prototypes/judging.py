@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from deployments.models import Deployment
 from rag.evaluation.judge import Verdict, judge_answer
 from rag.evaluation.judge_check import JUDGED, CheckCase, Probe, judge_check, metric_reliability
@@ -46,6 +48,8 @@ def eval_run_check_judge(*, run: EvalRun) -> dict[str, Any]:
     """Check the run's judge on planted errors made from the dataset's references and keep the outcome on the run."""
 
     def grade(probe: Probe) -> Verdict:
+        # the check takes a dozen calls: keep the run's heart beating so the sweeper does not take it back
+        EvalRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
         return judge_grade(
             run=run, question=probe.question, answer=probe.answer, context=probe.context, caller="rag.judge_check"
         )
