@@ -57,6 +57,7 @@ def read_citations(text: str, *, passages: int) -> Citations:
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.,](?=\d))+[.!?]*")
 _TOKEN = re.compile(r"\w+(?:[.,]\d+)*")
 _DIGITS = re.compile(r"\d")
+MIN_WORDS = 3
 MIN_SHARED = 0.6  # of a sentence's words that its passage must hold before the product points to it
 
 
@@ -66,8 +67,8 @@ def _tokens(text: str) -> set[str]:
 
 def _holder(sentence: str, holders: list[set[str]]) -> int:
     words = _tokens(sentence)
-    if not words or _MARKER.search(sentence):
-        return 0
+    if len(words) < MIN_WORDS or _MARKER.search(sentence):
+        return 0  # a list number ("1.") or a two-word fragment says too little to point anywhere
     numbers = {w for w in words if _DIGITS.search(w)}
     best, best_share = 0, 0.0
     for n, held in enumerate(holders, start=1):

@@ -15,8 +15,6 @@ DATASET_NAME = "Demo questions"
 CURATED = [
     ("concealed-damage", "Within how many days must concealed damage be reported?",
      "Within 14 calendar days of delivery.", "damage-claims-policy.md"),
-    ("insurer", "Above what amount are claims referred to the insurer?", "Above 25,000 EUR.",
-     "damage-claims-policy.md"),
     ("agent-approval", "Up to what amount may an agent approve a claim alone?", "2,500 EUR.",
      "damage-claims-policy.md"),
     ("cmr-limit", "What is the carrier's liability limit under the CMR Convention?",
