@@ -108,6 +108,8 @@ def chat_model(
     deployment: Deployment,
     temperature: float = 0.0,
     max_tokens: int = 256,
+    frequency_penalty: float | None = None,
+    stop: Sequence[str] | None = None,
     json_schema: dict[str, Any] | None = None,
     read_timeout: float | None = None,
     deadline: float | None = None,
@@ -133,6 +135,8 @@ def chat_model(
         model=deployment.served_model_name,
         temperature=temperature,
         max_tokens=max_tokens,  # type: ignore[call-arg]
+        frequency_penalty=frequency_penalty,
+        stop=list(stop) if stop else None,  # type: ignore[call-arg]
         stream_usage=True,
         max_retries=0,
         timeout=httpx.Timeout(read_timeout or READ_TIMEOUT, connect=CONNECT_TIMEOUT),
@@ -161,6 +165,11 @@ class ChatStream:
         self.stats = CallStats()
         self.pieces: list[str] = []
         self.call: ModelCall | None = None
+        self._stop_reason = ""
+
+    def stop(self, reason: str) -> None:
+        """End the call after the current piece, as a finished call (the reader decided it had enough)."""
+        self._stop_reason = reason
 
     @property
     def text(self) -> str:
@@ -188,6 +197,8 @@ class ChatStream:
                 last = now
                 self.pieces.append(text)
                 yield text
+                if self._stop_reason:
+                    break
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
             limit = "deadline" if transport.expired else "read_timeout"
             status, error = ModelCall.Status.TIMEOUT, self._timeout_message(limit, transport.seconds)

@@ -9,10 +9,13 @@ Content-Security-Policy, so even a browser that ignored the type would run nothi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.http import FileResponse
 
 from rag import parsers
-from rag.models import Document
+from rag.chunking import SEGMENT_SEPARATOR
+from rag.models import Chunk, Document
 
 PDF = "application/pdf"
 PLAIN_TEXT = {"text/plain", "text/markdown", "text/csv", "application/json", "application/jsonl"}
@@ -53,3 +56,49 @@ def extracted_text(document: Document) -> parsers.ParsedDocument:
     with document.content.open("rb") as handle:
         data = handle.read()
     return parsers.parse(name=document.file_name or document.external_id, data=data)
+
+
+@dataclass
+class ShownSegment:
+    page: int | None
+    heading: str
+    before: str
+    passage: str = ""
+    after: str = ""
+
+
+def _passage_span(text: str, chunk: Chunk) -> tuple[int, int] | None:
+    """Where the chunk sits in the document's text: its recorded offsets, or where its text is found again."""
+    if text[chunk.char_start : chunk.char_end].strip() == chunk.text.strip() and chunk.char_end > chunk.char_start:
+        return chunk.char_start, chunk.char_end
+    found = text.find(chunk.text.strip())
+    return (found, found + len(chunk.text.strip())) if found >= 0 else None
+
+
+def highlighted(parsed: parsers.ParsedDocument, chunk: Chunk) -> tuple[list[ShownSegment], bool]:
+    """The document's segments with the cited passage marked, and whether the passage was found in them.
+
+    Offsets index the segments joined as the chunker joined them; a file changed since it was read may no longer
+    hold the passage, and then nothing is marked.
+    """
+    text = SEGMENT_SEPARATOR.join(s.text for s in parsed.segments)
+    span = _passage_span(text, chunk)
+    shown: list[ShownSegment] = []
+    offset = 0
+    for segment in parsed.segments:
+        end = offset + len(segment.text)
+        if span is None or span[1] <= offset or span[0] >= end:
+            shown.append(ShownSegment(page=segment.page, heading=segment.heading, before=segment.text))
+        else:
+            start, stop = max(span[0], offset) - offset, min(span[1], end) - offset
+            shown.append(
+                ShownSegment(
+                    page=segment.page,
+                    heading=segment.heading,
+                    before=segment.text[:start],
+                    passage=segment.text[start:stop],
+                    after=segment.text[stop:],
+                )
+            )
+        offset = end + len(SEGMENT_SEPARATOR)
+    return shown, span is not None

@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+import charset_normalizer
 import filetype
 from bs4 import BeautifulSoup
 from django.conf import settings
@@ -118,10 +119,47 @@ def detect_type(name: str, data: bytes) -> str:
         return TEXT_TYPES[ext]
     if sniffed is not None and f".{sniffed.extension}" in BINARY_TYPES:
         return sniffed.mime
+    if sniffed is None and (text_type := _text_type(data)):
+        return text_type  # a licence file named GPL-3, a README, notes with an unknown extension
     label = f"'{ext}'" if ext else "without an extension"
     raise ParseError(
         f"Files {label} are not supported. Supported types: {', '.join(SUPPORTED_EXTENSIONS)} (and .zip archives)."
     )
+
+
+def retry_can_help(*, name: str, head: bytes, size: int) -> bool:
+    """False when the file itself is what failed (empty, too big, of an unsupported or mislabelled type): reading
+    the same bytes again would fail the same way, so only a corrected file helps. ``head`` is the file's start."""
+    if size > _limit("RAG_MAX_FILE_BYTES", 25 * 1024 * 1024):
+        return False
+    try:
+        detect_type(name, head)
+    except ParseError:
+        return False
+    return True
+
+
+_HTML_START = re.compile(rb"\s*(<!doctype html|<html[\s>])", re.IGNORECASE)
+
+
+def _text_type(data: bytes) -> str | None:
+    """The text type of a file whose name does not say it: HTML, JSON or plain text, or None for binary content.
+
+    ``charset_normalizer`` decides whether the bytes are text in some encoding at all (binary data has none).
+    """
+    sample = data[:65536]
+    if b"\x00" in sample or charset_normalizer.from_bytes(sample).best() is None:
+        return None
+    if _HTML_START.match(sample):
+        return "text/html"
+    stripped = data.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        try:
+            json.loads(data)
+            return "application/json"
+        except ValueError:
+            pass
+    return "text/plain"
 
 
 def parse(*, name: str, data: bytes) -> ParsedDocument:

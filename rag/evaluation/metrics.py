@@ -173,3 +173,32 @@ def bootstrap_mean(
 def mean_or_none(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return float(np.mean(kept)) if kept else None
+
+
+_SMALL_NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+_NUMBER_WORDS = {
+    w: str(n) for n, w in enumerate([*_SMALL_NUMBERS.split(), "seventeen", "eighteen", "nineteen", "twenty"])
+}
+_FACT_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _numbers(text: str) -> set[str]:
+    """The numbers in ``text``, thousands separators dropped and small English number words as digits."""
+    words = [_NUMBER_WORDS.get(w, w) for w in re.findall(r"[\w.,]+", text.casefold())]
+    found = set()
+    for match in _FACT_NUMBER.finditer(" ".join(words)):
+        number = match.group(0).rstrip(".,")
+        # 2,500 and 2.500 are thousands; 8.33 and 8,33 are decimals: a separator before exactly three digits groups
+        found.add(re.sub(r"[.,](?=\d{3}\b)", "", number).replace(",", "."))
+    return found
+
+
+def facts_found(answer: str, reference: str) -> float | None:
+    """Share of the reference's numbers (amounts, days, limits) that the answer states; None when it has none.
+
+    The key facts of most reference answers are numbers, and a number is right or wrong whatever the wording.
+    """
+    expected = _numbers(reference)
+    if not expected:
+        return None
+    return len(expected & _numbers(answer)) / len(expected)

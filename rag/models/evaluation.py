@@ -89,6 +89,17 @@ class EvalRun(Job):
     version = models.ForeignKey(PrototypeVersion, on_delete=models.PROTECT, related_name="eval_runs")
     k = models.PositiveSmallIntegerField(default=5, help_text="The cut-off for hit@k, recall@k and nDCG@k.")
     use_judge = models.BooleanField(default=True, help_text="Score faithfulness and relevance with the LLM judge.")
+    judge_deployment = models.ForeignKey(
+        "deployments.Deployment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The deployment that judges; empty means the prototype's own model.",
+    )
+    judge_check = models.JSONField(
+        default=dict, blank=True, help_text="The judge's grades of planted errors and references, per metric."
+    )
     metrics = models.JSONField(default=dict, blank=True, help_text="The run's aggregate metrics, by name.")
     judge_unparsed = models.PositiveIntegerField(default=0)
     is_baseline = models.BooleanField(default=False)
@@ -124,6 +135,8 @@ class EvalResult(models.Model):
     faithfulness = models.FloatField(null=True, blank=True)
     relevance = models.FloatField(null=True, blank=True)
     judge_parsed = models.BooleanField(null=True, blank=True, help_text="Empty when the case was not judged.")
+    judge_rationale = models.TextField(blank=True, help_text="The judge's reasons, or its unreadable reply.")
+    trace = models.JSONField(default=dict, blank=True, help_text="The prompt and passages the answer came from.")
     abstention_correct = models.BooleanField(null=True, blank=True)
     retrieval_ms = models.FloatField(null=True, blank=True)
     ttft_ms = models.FloatField(null=True, blank=True)

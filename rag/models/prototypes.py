@@ -8,6 +8,7 @@ from, so a number is always traceable to the configuration that produced it.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -133,3 +134,25 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        """The passages the answer cites, each once; answers recorded before citations were read list every one."""
+        return [c for c in self.citations if c.get("cited", True) or c.get("matched")]
+
+    @property
+    def citations_matched(self) -> bool:
+        """The model wrote no markers, so the product matched sentences to the passages that hold them."""
+        return any(c.get("matched") for c in self.citations) and not any(c.get("cited", True) for c in self.citations)
+
+    @property
+    def cites_nothing(self) -> bool:
+        """A written answer whose claims name none of the passages it was given: the reader must check it."""
+        return self.status == self.Status.DONE and bool(self.text.strip()) and bool(self.citations) and not self.sources
+
+    @property
+    def invented_citations(self) -> list[int]:
+        """Marker numbers in the answer that name no passage the model was given."""
+        from rag.prototypes.citing import read_citations
+
+        return read_citations(self.text, passages=len(self.citations)).unknown

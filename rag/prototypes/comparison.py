@@ -154,7 +154,19 @@ def compare_context(*, runs: list[EvalRun]) -> dict[str, Any]:
 def run_context(*, run: EvalRun) -> dict[str, Any]:
     baseline = run_baseline(dataset=run.dataset)
     results = _results(run)
-    rows = [{"metric": m, "value": run.metrics.get(m.key), "n": run.metrics.get(f"{m.key}_n", 0)} for m in METRICS]
+    rows = [
+        {
+            "metric": m,
+            "value": run.metrics.get(m.key),
+            "n": run.metrics.get(f"{m.key}_n", 0),
+            "reliable": run.metrics.get(f"{m.key}_reliable", True),
+            "unreliable_reason": run.metrics.get(f"{m.key}_unreliable_reason", ""),
+            "separation_auroc": run.metrics.get(f"{m.key}_separation_auroc"),
+            "separation_gap": run.metrics.get(f"{m.key}_separation_gap"),
+            "judged": f"{m.key}_reliable" in run.metrics,
+        }
+        for m in METRICS
+    ]
     return {
         "run": run,
         "baseline": baseline,

@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from config.ratelimit import Limit, enforce
-from deployments.gateway import ModelEndpointError, chat_complete
+from deployments.models import Deployment
 from jobs import services as jobs
 from rag.evaluation import metrics as m
-from rag.evaluation.judge import JUDGE_SCHEMA, judge_messages, parse_judgement
 from rag.models import EvalCase, EvalDataset, EvalResult, EvalRun, PrototypeVersion
+from rag.prototypes.judging import eval_run_check_judge, judge_grade, judge_reliability
 from rag.prototypes.pipeline import Outcome, run_to_end
 from rag.prototypes.prompting import format_context
 from rag.prototypes.scoring import METRICS_BY_KEY, aggregate
@@ -26,6 +26,7 @@ def eval_run_create(
     user: Any = None,
     k: int = 5,
     use_judge: bool = True,
+    judge_deployment: Deployment | None = None,
     enqueue: bool = True,
 ) -> EvalRun:
     """Queue a run of ``version`` over the dataset's ready cases; the worker picks it up once this commits.
@@ -46,6 +47,7 @@ def eval_run_create(
         engagement_id=dataset.knowledge_base.engagement_id,
         k=k,
         use_judge=use_judge,
+        judge_deployment=judge_deployment if use_judge else None,
         total=total,
     )
     run.full_clean()
@@ -63,6 +65,8 @@ def eval_run_work(run: EvalRun) -> None:
     run = EvalRun.objects.select_related("version__prototype__knowledge_base", "version__deployment").get(pk=run.pk)
     done = set(run.results.values_list("case_id", flat=True))
     cases = run.dataset.cases.filter(status=EvalCase.Status.READY).exclude(pk__in=done).order_by("pk")
+    if run.use_judge and not run.judge_check:
+        eval_run_check_judge(run=run)  # before any score, so a judge that cannot separate is known as such
     for case in cases:
         if not jobs.heartbeat(run, progress=len(done), step=f"Scoring {case.external_id}"):
             break
@@ -93,6 +97,10 @@ def eval_case_score(*, run: EvalRun, case: EvalCase) -> EvalResult:
         "completion_tokens": outcome.completion_tokens,
         "error": outcome.error_detail or outcome.error,  # eval runs are provider staff's: the full reason
         "abstention_correct": outcome.abstained == case.unanswerable,
+        "trace": {
+            "prompt": outcome.messages,
+            "passages": [p.as_citation(n) | {"text": p.text} for n, p in enumerate(outcome.passages, start=1)],
+        },
     }
     if relevant:
         values |= {
@@ -111,29 +119,24 @@ def eval_case_score(*, run: EvalRun, case: EvalCase) -> EvalResult:
 
 
 def _judge(*, run: EvalRun, case: EvalCase, outcome: Outcome) -> dict[str, Any]:
-    try:
-        stream = chat_complete(
-            deployment=run.version.deployment,
-            messages=judge_messages(
-                question=case.question, answer=outcome.text, context=format_context(outcome.passages)
-            ),
-            caller="rag.judge",
-            engagement=run.dataset.knowledge_base.engagement,
-            json_schema=JUDGE_SCHEMA,
-            max_tokens=40,
-        )
-    except ModelEndpointError:
-        return {"judge_parsed": False}
-    judgement = parse_judgement(stream.text)
+    verdict = judge_grade(
+        run=run, question=case.question, answer=outcome.text, context=format_context(outcome.passages)
+    )
+    judgement = verdict.judgement
     if judgement is None:
-        return {"judge_parsed": False}
-    return {"judge_parsed": True, "faithfulness": judgement.faithfulness, "relevance": judgement.relevance}
+        return {"judge_parsed": False, "judge_rationale": verdict.reply[:2000]}
+    return {
+        "judge_parsed": True,
+        "faithfulness": judgement.faithfulness,
+        "relevance": judgement.relevance,
+        "judge_rationale": judgement.rationale,
+    }
 
 
 def eval_run_aggregate(*, run: EvalRun) -> EvalRun:
     """Compute the run's metrics from the results it has (all of them, or those scored before a cancel)."""
     results = list(run.results.select_related("case"))
-    run.metrics = aggregate(results)
+    run.metrics = aggregate(results) | judge_reliability(run=run)
     run.judge_unparsed = run.metrics["judge_unparsed"]
     run.progress = len(results)
     run.save(update_fields=["metrics", "judge_unparsed", "progress"])

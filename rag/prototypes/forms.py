@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from deployments.models import Deployment
 from deployments.selectors import deployment_list_active
 from rag.models import EmbeddingModel, EvalCase, EvalDataset, Feedback, KnowledgeBase, Prototype, PrototypeVersion
 
@@ -144,10 +145,19 @@ class RunForm(Styled, forms.Form):
     prototype = forms.ModelChoiceField(queryset=Prototype.objects.none(), help_text="Its latest version is run.")
     k = forms.IntegerField(min_value=1, max_value=50, initial=5, label="k for hit@k, recall@k, nDCG@k")
     use_judge = forms.BooleanField(required=False, initial=True, label="Score faithfulness and relevance (LLM judge)")
+    judge = forms.ModelChoiceField(
+        queryset=Deployment.objects.none(),
+        required=False,
+        empty_label="The prototype's own model",
+        label="Judge",
+        help_text="It is checked on planted errors first; a judge that fails marks its metrics unreliable.",
+    )
 
-    def __init__(self, *args: Any, prototypes: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, prototypes: Any, judges: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["prototype"].queryset = prototypes  # type: ignore[attr-defined]
+        if judges is not None:
+            self.fields["judge"].queryset = judges  # type: ignore[attr-defined]
 
 
 class DraftForm(Styled, forms.Form):

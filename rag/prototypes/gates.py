@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import reverse
 
 from engagements.metrics import MetricResult, register
+from rag.evaluation.judge_check import JUDGED
 from rag.models import EvalCase, EvalRun
 from rag.prototypes.scoring import METRICS_BY_KEY
 
@@ -34,6 +35,14 @@ def latest_eval_metric(engagement: Any, params: dict[str, Any]) -> MetricResult:
     if run is None or run.metrics.get(key) is None:
         return MetricResult(value=None, detail="No finished eval run reports this metric yet.")
     value = float(run.metrics[key])
+    if run.use_judge and not run.metrics.get(f"{key}_reliable", key not in JUDGED):
+        # A judge that could not tell planted errors from references proves nothing, whatever it scored.
+        reason = run.metrics.get(f"{key}_unreliable_reason") or f"{metric.label} was scored by an unchecked judge."
+        return MetricResult(
+            value=None,
+            detail=f"{reason} The run scored {value:.3f}, which does not count; run it again with another judge.",
+            source_url=reverse("rag:eval-run", args=[run.uuid]),
+        )
     return MetricResult(
         value=value,
         detail=f"{metric.label} {value:.3f} · {run.version} on {run.dataset} ({run.metrics.get('cases', 0)} cases)",

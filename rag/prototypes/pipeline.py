@@ -15,6 +15,8 @@ from deployments.gateway import ModelEndpointError, chat_stream
 from deployments.models import ModelCall
 from rag.models import PrototypeVersion
 from rag.prototypes import retrieval
+from rag.prototypes.citing import match_uncited, read_citations
+from rag.prototypes.loops import looping, without_repeats
 from rag.prototypes.prompting import build_prompt
 from rag.prototypes.retrieval import Passage
 
@@ -22,6 +24,11 @@ ABSTAIN_TEXT = (
     "The documents do not answer this question: no passage stands out from the rest "
     "(answerability {confidence:.3f}, below this prototype's threshold {threshold:.3f})."
 )
+# Decoding that keeps a small model from looping: a mild frequency penalty (strong ones garble numbers the answer
+# must copy from the passages) and stops where the model would go on to invent the next prompt.
+FREQUENCY_PENALTY = 0.3
+STOP_SEQUENCES = ("\nQuestion:", "\nContext:", "\n\n\n")
+LOOP_NOTE = " [Stopped here: the model began repeating itself.]"
 SEARCH_UNAVAILABLE = (
     "The documents could not be searched just now, so no answer was written. The failure is logged for the "
     "engagement team; try again in a few minutes."
@@ -37,6 +44,10 @@ class Outcome:
     confidence: float = 0.0
     passages: list[Passage] = field(default_factory=list)
     truncated: int = 0
+    looped: bool = False
+    cited: list[int] = field(default_factory=list)  # the passage numbers the answer's markers name
+    matched: list[int] = field(default_factory=list)  # passages the product pointed to where the model cited none
+    messages: list[tuple[str, str]] = field(default_factory=list)  # the prompt as sent
     embed_ms: float | None = None
     retrieval_ms: float | None = None
     ttft_ms: float | None = None
@@ -47,7 +58,10 @@ class Outcome:
 
     @property
     def citations(self) -> list[dict[str, Any]]:
-        return [p.as_citation(n) for n, p in enumerate(self.passages, start=1)]
+        return [
+            p.as_citation(n) | {"cited": n in self.cited, "matched": n in self.matched}
+            for n, p in enumerate(self.passages, start=1)
+        ]
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,7 @@ def run_pipeline(*, version: PrototypeVersion, question: str, caller: str) -> It
         context_window=version.deployment.context_window,
         max_tokens=version.max_tokens,
     )
-    outcome.passages, outcome.truncated = prompt.passages, prompt.truncated
+    outcome.passages, outcome.truncated, outcome.messages = prompt.passages, prompt.truncated, prompt.messages
     yield Event("sources", outcome=outcome)
     stream = chat_stream(
         deployment=version.deployment,
@@ -98,15 +112,24 @@ def run_pipeline(*, version: PrototypeVersion, question: str, caller: str) -> It
         engagement=kb.engagement,
         temperature=version.temperature,
         max_tokens=version.max_tokens,
+        frequency_penalty=FREQUENCY_PENALTY,
+        stop=STOP_SEQUENCES,
     )
     generation_started = time.perf_counter()
     try:
         for piece in stream:
             yield Event("token", text=piece)
+            if looping(stream.text):
+                stream.stop("loop")
+                outcome.looped = True
     except ModelEndpointError as exc:
         outcome.error, outcome.error_detail = exc.public_message, str(exc)
         yield Event("error", text=outcome.error, outcome=outcome)
-    outcome.text = stream.text
+    text = without_repeats(stream.text) + LOOP_NOTE if outcome.looped else stream.text
+    citations = read_citations(text, passages=len(outcome.passages))
+    outcome.text, outcome.cited = citations.text, citations.cited
+    if not outcome.cited and not outcome.error:
+        outcome.text, outcome.matched = match_uncited(outcome.text, [p.text for p in outcome.passages])
     outcome.model_call = stream.call
     outcome.prompt_tokens = stream.stats.prompt_tokens
     outcome.completion_tokens = stream.stats.completion_tokens

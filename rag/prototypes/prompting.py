@@ -6,6 +6,7 @@ one is cut, the rest are left out; the count of passages cut or left out is show
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,8 +57,17 @@ class BuiltPrompt:
     truncated: int
 
 
+# Markdown emphasis around the very facts a question asks for ("within **14 calendar days**") throws small models
+# off; the passages go to the model as plain words.
+_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+
+
+def plain(text: str) -> str:
+    return _EMPHASIS.sub(r"\2", text)
+
+
 def format_context(passages: Sequence[Passage]) -> str:
-    return "\n\n".join(f"[{n}] {p.label}\n{p.text}" for n, p in enumerate(passages, start=1))
+    return "\n\n".join(f"[{n}] {p.label}\n{plain(p.text)}" for n, p in enumerate(passages, start=1))
 
 
 def build_prompt(

@@ -15,8 +15,6 @@ DATASET_NAME = "Demo questions"
 CURATED = [
     ("concealed-damage", "Within how many days must concealed damage be reported?",
      "Within 14 calendar days of delivery.", "damage-claims-policy.md"),
-    ("visible-damage", "How long do customers have to file a claim for visible damage?",
-     "Within 7 calendar days of delivery.", "damage-claims-policy.md"),
     ("agent-approval", "Up to what amount may an agent approve a claim alone?", "2,500 EUR.",
      "damage-claims-policy.md"),
     ("cmr-limit", "What is the carrier's liability limit under the CMR Convention?",

@@ -179,9 +179,10 @@ def citation(request: HttpRequest, answer: Answer, n: int, *, portal: bool = Fal
 
 
 def cited_document(request: HttpRequest, answer: Answer, n: int, *, portal: bool = False) -> HttpResponseBase:
-    """The cited document: PDF and plain text as themselves, any other format as its extracted text in our page.
+    """The cited document as the text read from it, with the cited passage highlighted on its page or section.
 
-    ``?download=1`` gives the original as an attachment. No original is ever rendered as a page of this site.
+    ``?original=1`` shows a PDF or plain-text original as itself, ``?download=1`` gives any original as an
+    attachment. No original is ever rendered as a page of this site.
     """
     cited = next((c for c in answer.citations if c["n"] == n), None)
     chunk = (
@@ -195,13 +196,25 @@ def cited_document(request: HttpRequest, answer: Answer, n: int, *, portal: bool
         raise Http404("The cited document's file is not available.")
     document = chunk.document
     download = request.GET.get("download") == "1"
-    if download or originals.shown_inline(document):
+    if download or (request.GET.get("original") == "1" and originals.shown_inline(document)):
         return originals.original_response(document, download=download)
+    segments: list[originals.ShownSegment] = []
+    found, error = False, ""
     try:
-        parsed, error = originals.extracted_text(document), ""
+        segments, found = originals.highlighted(originals.extracted_text(document), chunk)
     except ParseError as exc:
-        parsed, error = None, str(exc)
-    context = {"document": document, "parsed": parsed, "error": error, "answer": answer, "n": n, "portal": portal}
+        error = str(exc)
+    context = {
+        "document": document,
+        "segments": segments,
+        "found": found,
+        "chunk": chunk,
+        "error": error,
+        "answer": answer,
+        "n": n,
+        "portal": portal,
+        "original_inline": originals.shown_inline(document),
+    }
     return render(request, "rag/prototypes/document_text.html", context)
 
 

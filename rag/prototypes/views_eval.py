@@ -6,12 +6,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import provider_required
 from deployments.gateway import ModelEndpointError
+from deployments.models import Deployment
 from engagements.models import Requirement
 from engagements.selectors import engagement_list_for_user, engagement_user_can_edit
 from rag.models import EvalCase, EvalDataset, EvalRun, KnowledgeBase
@@ -40,6 +42,12 @@ def _kbs(request: HttpRequest) -> Any:
     return KnowledgeBase.objects.filter(engagement__in=engagement_list_for_user(user=request.user))
 
 
+def _judges(dataset: EvalDataset) -> Any:
+    """Deployments that may judge this dataset's answers: shared ones and its own engagement's, never another's."""
+    engagement = dataset.knowledge_base.engagement
+    return Deployment.objects.filter(is_active=True).filter(Q(engagement__isnull=True) | Q(engagement=engagement))
+
+
 def _dataset_context(request: HttpRequest, dataset: EvalDataset, **forms: Any) -> dict[str, Any]:
     prototypes = selectors.prototype_list_for_user(user=request.user).filter(knowledge_base=dataset.knowledge_base)
     requirements = Requirement.objects.filter(engagement=dataset.knowledge_base.engagement)
@@ -53,7 +61,7 @@ def _dataset_context(request: HttpRequest, dataset: EvalDataset, **forms: Any) -
         "runs": runs,
         "case_form": forms.get("case_form") or CaseForm(requirements=requirements),
         "import_form": forms.get("import_form") or ImportForm(),
-        "run_form": forms.get("run_form") or RunForm(prototypes=prototypes),
+        "run_form": forms.get("run_form") or RunForm(prototypes=prototypes, judges=_judges(dataset)),
         "draft_form": forms.get("draft_form") or DraftForm(prototypes=prototypes),
         "can_edit": engagement_user_can_edit(engagement=dataset.knowledge_base.engagement, user=request.user),
     }
@@ -170,7 +178,7 @@ def case_approve(request: HttpRequest, uuid: Any, case: Any) -> HttpResponse:
 def run_create(request: HttpRequest, uuid: Any) -> HttpResponse:
     dataset = _dataset(request, uuid, edit=True)
     prototypes = selectors.prototype_list_for_user(user=request.user).filter(knowledge_base=dataset.knowledge_base)
-    form = RunForm(request.POST, prototypes=prototypes)
+    form = RunForm(request.POST, prototypes=prototypes, judges=_judges(dataset))
     if form.is_valid():
         version = selectors.prototype_latest_version(prototype=form.cleaned_data["prototype"])
         try:
@@ -180,6 +188,7 @@ def run_create(request: HttpRequest, uuid: Any) -> HttpResponse:
                 user=request.user,
                 k=form.cleaned_data["k"],
                 use_judge=form.cleaned_data["use_judge"],
+                judge_deployment=form.cleaned_data["judge"],
             )
             return redirect("rag:eval-run", uuid=run.uuid)
         except ValidationError as exc:

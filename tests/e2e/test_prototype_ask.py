@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from engagements.models import Engagement
-from rag.models import Answer, Prototype
+from rag.models import Answer, Chunk, Prototype
 from rag.services.knowledge_base import knowledge_base_create
 from tests.conftest import PASSWORD
 from tests.fixtures_services import login
@@ -43,16 +43,23 @@ def test_an_fde_asks_and_sees_the_streamed_answer_and_its_citations(page: Any, f
     assert card.get_attribute("data-status") == "done"
     assert "sse:token" in tokens, "tokens arrived one by one over server-sent events"
     assert card.query_selector(".answer-text").inner_text().strip()
-    sources = card.query_selector_all(".answer-sources li a.source-link")
-    assert any("page 2" in s.inner_text() for s in sources)
     timings = card.query_selector(".answer-timings").inner_text()
     assert "first token" in timings and "completion tokens" in timings
     answer = Answer.objects.get()
-    pdf = next(c for c in answer.citations if c["external_id"] == "handbook/claims.pdf")
-    card.query_selector_all(".answer-sources li a.source-link")[pdf["n"] - 1].click()
-    citation = page.wait_for_selector(f".citation-card[data-chunk='{pdf['chunk_id']}']")
-    assert "14 days" in citation.inner_text()
-    assert citation.query_selector("a[href$='#page=2']") is not None
+    listed = [int(item.get_attribute("data-n")) for item in card.query_selector_all(".answer-sources .source-item")]
+    assert listed == [c["n"] for c in answer.sources], "only the passages the answer cites are listed, each once"
+    assert (card.query_selector("[data-flag=uncited]") is not None) == answer.cites_nothing
+    shown = answer.sources[0] if answer.sources else answer.citations[0]
+    if not answer.sources:
+        card.query_selector(".answer-given summary").click()
+    card.query_selector(f".source-item[data-n='{shown['n']}'] a.source-link").click()
+    citation = page.wait_for_selector(f".citation-card[data-chunk='{shown['chunk_id']}']")
+    with page.context.expect_page() as opened:
+        citation.query_selector("a.open-in-document").click()
+    document = opened.value
+    mark = document.wait_for_selector("mark#passage")
+    chunk_text = Chunk.objects.get(pk=shown["chunk_id"]).text
+    assert " ".join(mark.inner_text().split())[:40] == " ".join(chunk_text.split())[:40]
 
 
 def test_a_client_member_asks_in_the_portal_and_rates_the_answer(

@@ -65,7 +65,7 @@ def test_an_eval_run_on_a_real_worker_scores_every_case(
 
     run = wait_for(
         lambda: EvalRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
-        timeout=240,
+        timeout=600,  # the judge is checked on planted errors first: about ten more calls
         message="the eval run to finish",
     )
 
@@ -87,6 +87,11 @@ def test_an_eval_run_on_a_real_worker_scores_every_case(
     assert all(r.total_ms and r.prompt_tokens for r in answered)
     assert ModelCall.objects.filter(caller="rag.eval").count() == 2
     assert ModelCall.objects.filter(caller="rag.judge").count() == len(answered)
+    assert ModelCall.objects.filter(caller="rag.judge_check").count() == len(run.judge_check["probes"]) >= 8
+    for key in ("faithfulness", "relevance"):  # whatever the small model's verdicts, they are measured and stated
+        assert run.metrics[f"{key}_reliable"] == run.judge_check["metrics"][key]["reliable"]
+        assert run.metrics[f"{key}_reliable"] or run.metrics[f"{key}_unreliable_reason"]
+    assert all(r.trace["prompt"] and r.trace["passages"] for r in answered)
 
 
 def test_a_rerun_resumes_without_scoring_cases_twice(setup: tuple[Prototype, EvalDataset]) -> None:

@@ -148,3 +148,19 @@ def test_token_chunking_respects_the_token_budget() -> None:
     drafts = chunk_segments(parsed.segments, chunk_size=64, chunk_overlap=8, token_based=True)
     assert len(drafts) > 3
     assert max(len(_tokenizer().encode(d.text, add_special_tokens=False)) for d in drafts) <= 64
+
+
+def test_text_files_without_a_known_extension_are_read_by_their_content() -> None:
+    licence = b"GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n\nEveryone is permitted to copy it."
+    parsed = parse(name="licences/GPL-3", data=licence)
+    assert parsed.mime_type == "text/plain" and "Version 3" in parsed.segments[0].text
+    assert parse(name="Apache-2.0", data="Licence für alle — Apache.".encode()).mime_type == "text/plain"
+    assert parse(name="export.data", data=b'[{"id": 1, "name": "pallet"}]').mime_type == "application/json"
+    assert parse(name="page", data=b"<!DOCTYPE html><html><body><p>Hello</p></body></html>").mime_type == "text/html"
+
+
+def test_binary_content_without_a_known_extension_is_refused_by_its_content() -> None:
+    with pytest.raises(ParseError, match="not supported"):
+        parse(name="blob", data=bytes(range(256)) * 8)
+    with pytest.raises(ParseError, match="not supported"):
+        parse(name="photo", data=b"\x89PNG\r\n\x1a\n" + b"\0" * 64)

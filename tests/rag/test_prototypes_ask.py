@@ -85,10 +85,14 @@ def test_citation_opens_the_chunk_and_its_document_page(fde_http: HttpClient, pr
     html = fde_http.get(f"/rag/answers/{answer.uuid}/citations/{n}/").content.decode()
 
     assert "within 14 days of delivery" in html
-    assert f"/rag/answers/{answer.uuid}/citations/{n}/document/#page=2" in html
-    document = fde_http.get(f"/rag/answers/{answer.uuid}/citations/{n}/document/")
-    assert document.status_code == 200
-    assert b"".join(document.streaming_content).startswith(b"%PDF")  # type: ignore[attr-defined]
+    assert f"/rag/answers/{answer.uuid}/citations/{n}/document/#passage" in html
+    page = fde_http.get(f"/rag/answers/{answer.uuid}/citations/{n}/document/").content.decode()
+    assert f"Passage [{n}] is on page 2" in page
+    marked = page.split('<mark id="passage"', 1)[1].split("</mark>", 1)[0]
+    assert "within 14 days of delivery" in marked and "Chapter one" not in marked
+    assert f"citations/{n}/document/?original=1#page=2" in page
+    original = fde_http.get(f"/rag/answers/{answer.uuid}/citations/{n}/document/?original=1")
+    assert b"".join(original.streaming_content).startswith(b"%PDF")  # type: ignore[attr-defined]
 
 
 def test_below_the_threshold_it_abstains_without_calling_the_model(fde_http: HttpClient, prototype: Prototype) -> None:

@@ -87,3 +87,46 @@ def test_pages_keep_a_flat_query_count(
         # 12 answers, 4 feedback items and 10 results: an N+1 anywhere would blow well past this
         with django_assert_max_num_queries(10):
             assert http.get(url).status_code == 200, url
+
+
+def _cited_answer(prototype: Prototype, user: Any, text: str, cited: list[int], matched: list[int] = []) -> Answer:  # noqa: B006
+    answer = answer_create(version=prototype.versions.get(), question="Which?", user=user)
+    answer.status, answer.text = Answer.Status.DONE, text
+    answer.citations = [
+        {"n": n, "chunk_id": 0, "external_id": f"{n}.md", "document_title": f"Doc {n}", "page": None, "score": 0.5}
+        | {"cited": n in cited, "matched": n in matched}
+        for n in (1, 2, 3)
+    ]
+    answer.save()
+    return answer
+
+
+def test_only_the_cited_passages_are_listed_each_once(fde_http: HttpClient, fde: Any, prototype: Prototype) -> None:
+    answer = _cited_answer(prototype, fde, "It is 7 days [3]. Really [3], see [7].", cited=[3])
+
+    body = fde_http.get(f"/rag/answers/{answer.uuid}/").content.decode()
+
+    sources = body.split('class="answer-sources', 1)[1]
+    assert sources.count('class="source-item"') == 1 and 'data-n="3"' in sources
+    assert 'data-flag="uncited"' not in body
+    assert 'data-flag="invented"' in body and "[7]" in body  # a number that names no passage is pointed out
+
+
+def test_an_answer_that_cites_nothing_is_flagged(fde_http: HttpClient, fde: Any, prototype: Prototype) -> None:
+    answer = _cited_answer(prototype, fde, "Seven days, I think.", cited=[])
+
+    body = fde_http.get(f"/rag/answers/{answer.uuid}/").content.decode()
+
+    assert 'data-flag="uncited"' in body and "answer-sources" not in body
+    assert body.count('class="source-item"') == 3  # the passages it was given, to check it against
+
+
+def test_passages_matched_by_the_product_are_listed_and_said_to_be_matched(
+    fde_http: HttpClient, fde: Any, prototype: Prototype
+) -> None:
+    answer = _cited_answer(prototype, fde, "It is 7 days [2].", cited=[], matched=[2])
+
+    body = fde_http.get(f"/rag/answers/{answer.uuid}/").content.decode()
+
+    assert 'data-flag="matched"' in body and 'data-flag="uncited"' not in body
+    assert body.split('class="answer-sources', 1)[1].count('class="source-item"') == 1

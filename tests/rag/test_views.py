@@ -119,6 +119,14 @@ def test_failed_document_shows_its_error_and_a_retry_button(fde_http: HttpClient
     assert Document.objects.get(pk=doc.pk).status == Document.Status.PENDING
 
 
+def test_a_file_of_an_unsupported_type_offers_no_retry(fde_http: HttpClient, kb: KnowledgeBase) -> None:
+    run_batch(ingest.documents_add_files(knowledge_base=kb, files=[("blob", bytes(range(256)) * 8)]))
+    html = fde_http.get(reverse("rag:kb-documents", args=[kb.uuid])).content.decode()
+    doc = kb.documents.get()
+    assert doc.status == Document.Status.FAILED and "not supported" in html
+    assert reverse("rag:document-retry", args=[doc.uuid]) not in html and "upload a corrected file" in html
+
+
 def test_chunk_inspector_disables_and_edits_a_chunk(fde_http: HttpClient, indexed: KnowledgeBase) -> None:
     doc = indexed.documents.get()
     page = fde_http.get(reverse("rag:document", args=[doc.uuid])).content.decode()

@@ -76,8 +76,12 @@ class Command(BaseCommand):
         failed = [
             key for key, minimum in thresholds.items() if run.metrics.get(key) is None or run.metrics[key] < minimum
         ]
-        if failed:
-            raise CommandError(f"Below the threshold: {', '.join(failed)}.", returncode=1)
+        # A judged metric whose judge failed its check proves nothing, whatever its value.
+        unreliable = [key for key in thresholds if run.metrics.get(f"{key}_reliable") is False]
+        if failed or unreliable:
+            reasons = [f"Below the threshold: {', '.join(failed)}."] if failed else []
+            reasons += [run.metrics[f"{key}_unreliable_reason"] for key in unreliable]
+            raise CommandError(" ".join(reasons), returncode=1)
 
     def _print(self, metrics: dict[str, Any], thresholds: dict[str, float]) -> None:
         self.stdout.write(f"{'metric':<22}{'value':>10}{'cases':>8}  threshold")
@@ -87,7 +91,7 @@ class Command(BaseCommand):
             minimum = thresholds.get(metric.key)
             verdict = ""
             if minimum is not None:
-                ok = value is not None and value >= minimum
+                ok = value is not None and value >= minimum and metrics.get(f"{metric.key}_reliable") is not False
                 verdict = (self.style.SUCCESS if ok else self.style.ERROR)(f"≥ {minimum:g} {'ok' if ok else 'FAIL'}")
             self.stdout.write(f"{metric.label:<22}{shown:>10}{metrics.get(metric.key + '_n', 0):>8}  {verdict}")
         self.stdout.write(
