@@ -35,7 +35,7 @@ def answered(engagement, fde, client_member, settings, tmp_path):
 
 def _finished_run(version, dataset, fde, when, **metrics):
     run = eval_run_create(version=version, dataset=dataset, user=fde, enqueue=False)
-    EvalRun.objects.filter(pk=run.pk).update(status="done", finished_at=when, metrics=metrics)
+    EvalRun.objects.filter(pk=run.pk).update(status="succeeded", finished_at=when, metrics=metrics)
     return run
 
 
