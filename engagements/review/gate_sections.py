@@ -27,9 +27,11 @@ def _source(status: Any) -> str:
     "criteria", title="Exit criteria and their evidence", template="engagements/review/_criteria.html", order=10
 )
 def criteria_section(ctx: PackContext) -> dict[str, Any]:
+    # The pack is shared with the client: it holds only the criteria an FDE marked visible to the client.
     statuses = gate_evaluate(engagement=ctx.engagement, phase=ctx.phase)
+    shown = [s for s in statuses if s.criterion.visible_to_client]
     rows = []
-    for s in statuses:
+    for s in shown:
         c = s.criterion
         provider = None if c.is_checklist else get_provider(c.provider_key)
         rows.append(
@@ -47,7 +49,12 @@ def criteria_section(ctx: PackContext) -> dict[str, Any]:
                 "measured_at": (c.checked_at if c.is_checklist else ctx.now),
             }
         )
-    return {"rows": rows, "met": sum(r["passed"] for r in rows), "total": len(rows)}
+    return {
+        "rows": rows,
+        "met": sum(r["passed"] for r in rows),
+        "total": len(rows),
+        "internal": len(statuses) - len(shown),
+    }
 
 
 def _scenario_row(summary: dict[str, Any], *, primary: bool) -> dict[str, Any]:
@@ -88,9 +95,9 @@ def roi_section(ctx: PackContext) -> dict[str, Any] | None:
     "open_items", title="Open risks and requirements", template="engagements/review/_open_items.html", order=50
 )
 def open_items_section(ctx: PackContext) -> dict[str, Any]:
-    risks = Risk.objects.filter(engagement=ctx.engagement).exclude(status=Risk.Status.CLOSED)
+    risks = Risk.objects.filter(engagement=ctx.engagement, visible_to_client=True).exclude(status=Risk.Status.CLOSED)
     requirements = (
-        Requirement.objects.filter(engagement=ctx.engagement)
+        Requirement.objects.filter(engagement=ctx.engagement, visible_to_client=True)
         .exclude(status__in=[Requirement.Status.DONE, Requirement.Status.DROPPED])
         .order_by("priority", "title")
     )

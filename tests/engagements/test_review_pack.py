@@ -27,11 +27,16 @@ def test_the_worker_builds_a_pack_whose_pdf_carries_every_section_and_its_charts
 ) -> None:
     engagement = roi_engagement
     stakeholder_create(engagement=engagement, actor=fde, name="Priya Sponsor", role="sponsor", email="p@acme.test")
-    risk_create(engagement=engagement, actor=fde, title="Scanned forms unreadable", likelihood=4, impact=4)
+    risk_create(
+        engagement=engagement, actor=fde, title="Scanned forms unreadable", likelihood=4, impact=4,
+        visible_to_client=True,
+    )  # fmt: skip
+    risk_create(engagement=engagement, actor=fde, title="INTERNAL-RISK staffing gap", likelihood=4, impact=4)
     criterion_create(
         engagement=engagement, actor=fde, phase=engagement.phase, label="Sponsor signed off", kind="metric",
-        provider_key="engagements.signoffs", threshold=1,
+        provider_key="engagements.signoffs", threshold=1, visible_to_client=True,
     )  # fmt: skip
+    criterion_create(engagement=engagement, actor=fde, phase=engagement.phase, label="INTERNAL-CRITERION margin")
 
     pack = review_pack_request(engagement=engagement, actor=fde)
     pack = wait_for(
@@ -50,7 +55,9 @@ def test_the_worker_builds_a_pack_whose_pdf_carries_every_section_and_its_charts
     assert "Scanned forms unreadable" in text and "Priya Sponsor" in text
     # The ROI chart's own labels are in the PDF as text: Plotly drew it and Chromium printed it as vectors.
     assert "Go-live" in text and "Investment (forecast)" in text
-    for internal in ("INTERNAL-RATE-NOTE", "187.35", "43.21", "INTERNAL-SCENARIO-NOTE"):
+    # The pack is shared with the client: nothing an FDE did not mark visible to the client.
+    hidden = ("INTERNAL-RATE-NOTE", "187.35", "43.21", "INTERNAL-SCENARIO-NOTE", "INTERNAL-RISK", "INTERNAL-CRIT")
+    for internal in hidden:
         assert internal not in text
     assert Activity.objects.filter(engagement=engagement, verb__contains="shared the").exists()
 
