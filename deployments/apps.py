@@ -11,3 +11,4 @@ class DeploymentsConfig(AppConfig):
         # section, and the ROI's serving prices.
         from deployments import gates, review_section, roi_prices  # noqa: F401
         from deployments.loadtest import gates as loadtest_gates  # noqa: F401
+        from deployments.loadtest import review_section as loadtest_review_section  # noqa: F401
