@@ -113,7 +113,12 @@ def test_a_killed_worker_database_and_redis_come_back_and_ctrl_c_stops_everythin
     ready_before = worker_log.read_text().count("ready.")
     new_worker = _restarted(stack, "worker")
     wait_for(lambda: worker_log.read_text().count("ready.") > ready_before, timeout=180, message="the worker ready")
-    assert f"==> worker is running (pid {new_worker})" in stack["log"].read_text()
+    # The supervisor's event reaches make run's output on its own schedule, not before the worker's own log line.
+    wait_for(
+        lambda: f"==> worker is running (pid {new_worker})" in stack["log"].read_text(),
+        timeout=60,
+        message="the line saying the worker runs again",
+    )
 
     _restarted(stack, "redis")
     _restarted(stack, "postgres")
