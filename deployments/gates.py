@@ -51,7 +51,7 @@ def p95_ttft(engagement: Any, params: dict[str, Any]) -> MetricResult:
     )
 
 
-def _engagement_deployments(engagement: Any, params: dict[str, Any]) -> list[Deployment]:
+def criterion_deployments(engagement: Any, params: dict[str, Any]) -> list[Deployment]:
     """The deployments a criterion is about: the one named in ``params`` or all of the engagement's active ones."""
     qs = Deployment.objects.filter(is_active=True).select_related("hardware")
     if params.get("deployment"):
@@ -68,7 +68,7 @@ def _engagement_deployments(engagement: Any, params: dict[str, Any]) -> list[Dep
     params_help='{"deployment": "Claims model"} (optional)',
 )
 def deployments_healthy(engagement: Any, params: dict[str, Any]) -> MetricResult:
-    deployments = _engagement_deployments(engagement, params)
+    deployments = criterion_deployments(engagement, params)
     if not deployments:
         return MetricResult(value=None, detail="no active deployment of this engagement", source_url=_FLEET)
     report = {r["uuid"]: r for r in deployment_health_report()}
@@ -87,7 +87,7 @@ def deployments_healthy(engagement: Any, params: dict[str, Any]) -> MetricResult
 )
 def sla_met_hours(engagement: Any, params: dict[str, Any]) -> MetricResult:
     hours = int(params.get("hours", 24))
-    deployments = [d for d in _engagement_deployments(engagement, params) if d.has_sla]
+    deployments = [d for d in criterion_deployments(engagement, params) if d.has_sla]
     if not deployments:
         return MetricResult(value=None, detail="no deployment of this engagement has an SLA", source_url=_FLEET)
     end = timezone.now()

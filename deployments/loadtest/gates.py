@@ -10,6 +10,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from deployments.gates import criterion_deployments
 from deployments.loadtest.capacity import AtSla, capacity_at_sla, plan_for
 from deployments.loadtest.selectors import latest_run_with_results, level_stats
 from deployments.models import CapacityPlan, Deployment
@@ -19,10 +20,8 @@ _DEPLOYMENT_HELP = '"deployment": "Claims model" (optional when the engagement h
 
 
 def _deployment(engagement: Any, params: dict[str, Any]) -> tuple[Deployment | None, str]:
-    qs = Deployment.objects.filter(engagement=engagement, is_active=True).select_related("hardware")
-    if params.get("deployment"):
-        qs = qs.filter(name=params["deployment"])
-    found = list(qs[:2])
+    """The one deployment the criterion is about, or None and why not."""
+    found = criterion_deployments(engagement, params)
     if len(found) == 1:
         return found[0], ""
     if not found:
