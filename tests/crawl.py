@@ -34,8 +34,8 @@ from rag.prototypes.feedback import feedback_create
 from rag.prototypes.selectors import prototype_latest_version
 from rag.prototypes.services import answer_create
 from rag.services.knowledge_base import knowledge_base_create
-from tests.conftest import roi_fill
 from tests.engagements.review_builders import finished_pack
+from tests.engagements.roi_builders import roi_fill
 from tests.portal.images import png_upload
 from tests.rag.prototype_builders import index, make_prototype
 
