@@ -431,7 +431,9 @@ class Forwarder:
             error, counts = _malformed(), True
             yield error.sse()
         except BaseException:
-            error = GatewayError(499, "client_closed", "The caller disconnected before the answer ended.")
+            # A caller that has read [DONE] may hang up before the upstream's own end arrives: the answer was whole.
+            if not done:
+                error = GatewayError(499, "client_closed", "The caller disconnected before the answer ended.")
             raise
         finally:
             self._finish(record, call, error)

@@ -81,4 +81,5 @@ def test_langchain_chat_openai_streams_through_the_gateway(gateway, application,
     pieces = [chunk.content for chunk in llm.stream("Count to three.")]
     assert len(pieces) > 2 and "".join(map(str, pieces))
     assert llm.invoke("Say yes.").content
-    wait_for(lambda: ModelCall.objects.filter(application=application, status="ok").count() == 2, message="rows")
+    wait_for(lambda: ModelCall.objects.filter(application=application).count() == 2, message="two log rows")
+    assert list(ModelCall.objects.filter(application=application).values_list("status", "error")) == [("ok", "")] * 2
