@@ -26,7 +26,7 @@ from engagements.services import engagement_create
 from engagements.services.gates import criterion_create
 from engagements.services.kpis import kpi_create, kpi_measurement_record
 from engagements.services.records import decision_create, requirement_create, risk_create, stakeholder_create
-from rag.models import Answer
+from rag.models import Answer, Conversation
 from rag.prototypes import retrieval
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
 from rag.prototypes.evals import eval_run_create
@@ -95,7 +95,13 @@ def world(client_org: Any, fde: Any, client_member: Any, client_admin: Any, sett
     )
     prototype = make_prototype(kb, deployment, name="Crawlable claims bot", abstain_below=0.0)
     version = prototype_latest_version(prototype=prototype)
-    answer = answer_create(version=version, question="How long do crawlers have to file a claim?", user=client_member)
+    conversation = Conversation.objects.create(prototype=prototype, started_by=client_member)
+    answer = answer_create(
+        version=version,
+        question="How long do crawlers have to file a claim?",
+        user=client_member,
+        conversation=conversation,
+    )
     found = retrieval.retrieve(version=version, question=answer.question)
     answer.citations = [p.as_citation(n) for n, p in enumerate(found.passages, start=1)]
     answer.status, answer.text = Answer.Status.DONE, "Within 14 days [1]."

@@ -41,6 +41,7 @@ class EvalCase(models.Model):
         IMPORTED = "imported", "Imported"
         GENERATED = "generated", "Drafted by the model"
         FEEDBACK = "feedback", "From feedback"
+        CONVERSATION = "conversation", "From a conversation"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft, to review"

@@ -97,6 +97,25 @@ class PrototypeVersion(models.Model):
         return f"{self.prototype} v{self.number}"
 
 
+class Conversation(models.Model):
+    """One person's questions to one prototype in a row: a follow-up is read in the light of the turns before it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    prototype = models.ForeignKey(Prototype, on_delete=models.CASCADE, related_name="conversations")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="When its last turn was asked.")
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        first = self.turns.order_by("created_at").first()  # type: ignore[attr-defined]
+        return first.question[:80] if first else f"Conversation {self.uuid.hex[:8]}"
+
+
 class Answer(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -127,6 +146,14 @@ class Answer(models.Model):
     asked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="turns"
+    )
+    search_query = models.TextField(
+        blank=True, help_text="What was searched: a follow-up rewritten with the conversation so far to stand alone."
+    )
+    search_note = models.CharField(max_length=300, blank=True, help_text="Why the search differs from the rewrite.")
+    rewrite_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -134,6 +161,11 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+    @property
+    def rewritten(self) -> bool:
+        """A follow-up whose search differs from its words, read with the turns before it."""
+        return bool(self.search_query) and self.search_query != self.question
 
     @property
     def sources(self) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
 from accounts.selectors import user_is_provider
@@ -29,12 +29,17 @@ class PrototypeOut(Schema):
 
 class QuestionIn(Schema):
     question: str
+    conversation: UUID | None = Field(
+        None, description="Continue this conversation (from an earlier answer): the question is read as a follow-up."
+    )
 
 
 class AnswerOut(Schema):
     uuid: UUID
     version: int
     question: str
+    conversation: UUID | None
+    search_query: str = Field(description="What was searched and answered: a follow-up rewritten to stand alone.")
     status: str
     text: str
     error: str
@@ -78,10 +83,8 @@ def prototype_answer(request: HttpRequest, uuid: UUID, payload: QuestionIn) -> d
     if prototype is None:
         raise Http404("No such prototype.")
     try:
-        answer = services.answer_create(
-            version=selectors.prototype_latest_version(prototype=prototype),
-            question=payload.question,
-            user=request.user,
+        answer = services.answer_ask(
+            prototype=prototype, question=payload.question, user=request.user, conversation=payload.conversation
         )
     except ValidationError as exc:
         raise HttpError(422, " ".join(exc.messages)) from exc
@@ -93,6 +96,8 @@ def prototype_answer(request: HttpRequest, uuid: UUID, payload: QuestionIn) -> d
         "uuid": answer.uuid,
         "version": answer.version.number,
         "question": answer.question,
+        "conversation": answer.conversation.uuid if answer.conversation else None,
+        "search_query": answer.search_query,
         "status": answer.status,
         "text": answer.text,
         "error": answer.error_detail if user_is_provider(request.user) and answer.error_detail else answer.error,
@@ -100,6 +105,7 @@ def prototype_answer(request: HttpRequest, uuid: UUID, payload: QuestionIn) -> d
         "citations": answer.citations,
         "timings_ms": {
             "embedding": answer.embed_ms,
+            "rewrite": answer.rewrite_ms,
             "retrieval": answer.retrieval_ms,
             "first_token": answer.ttft_ms,
             "total": answer.total_ms,

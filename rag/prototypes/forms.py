@@ -84,6 +84,8 @@ class AskForm(Styled, forms.Form):
     question = forms.CharField(
         max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Ask the prototype a question…"})
     )
+    # The asker's conversation to continue; one that is not theirs (or none) starts a new conversation.
+    conversation = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
 
 class FeedbackForm(Styled, forms.ModelForm):

@@ -7,7 +7,7 @@ both record exactly the same numbers.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from deployments.models import ModelCall
 from rag.models import PrototypeVersion
 from rag.prototypes import retrieval
 from rag.prototypes.citing import match_uncited, read_citations
+from rag.prototypes.conversations import Turn, rewrite
 from rag.prototypes.loops import looping, without_repeats
 from rag.prototypes.prompting import build_prompt
 from rag.prototypes.retrieval import Passage
@@ -48,6 +49,9 @@ class Outcome:
     cited: list[int] = field(default_factory=list)  # the passage numbers the answer's markers name
     matched: list[int] = field(default_factory=list)  # passages the product pointed to where the model cited none
     messages: list[tuple[str, str]] = field(default_factory=list)  # the prompt as sent
+    search_query: str = ""  # what was searched and answered: a follow-up rewritten to stand alone
+    search_note: str = ""
+    rewrite_ms: float | None = None
     embed_ms: float | None = None
     retrieval_ms: float | None = None
     ttft_ms: float | None = None
@@ -71,10 +75,19 @@ class Event:
     outcome: Outcome | None = None
 
 
-def run_pipeline(*, version: PrototypeVersion, question: str, caller: str) -> Iterator[Event]:
-    """Yield the answer's events; the last one is always ``done`` with the complete ``Outcome``."""
+def run_pipeline(
+    *, version: PrototypeVersion, question: str, caller: str, turns: Sequence[Turn] = ()
+) -> Iterator[Event]:
+    """Yield the answer's events; the last one is always ``done`` with the complete ``Outcome``.
+
+    ``turns`` are the conversation's earlier questions and answers: a follow-up is rewritten with them to stand
+    alone, and the rewrite is what is searched and answered.
+    """
     started = time.perf_counter()
     outcome = Outcome()
+    understood = rewrite(version=version, turns=turns, question=question)
+    outcome.search_query, outcome.search_note, outcome.rewrite_ms = understood.query, understood.note, understood.ms
+    question = understood.query
     try:
         found = retrieval.retrieve(version=version, question=question)
     except retrieval.RetrievalError as exc:

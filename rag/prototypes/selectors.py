@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, Max, Q, QuerySet
 
 from engagements.selectors import engagement_list_for_user
-from rag.models import Answer, EvalDataset, EvalRun, Feedback, Prototype, PrototypeVersion
+from rag.models import Answer, Conversation, EvalDataset, EvalRun, Feedback, Prototype, PrototypeVersion
 
 
 def _engagements(user: Any) -> QuerySet[Any]:
@@ -96,3 +96,17 @@ def feedback_get_for_user(*, user: Any, uuid: Any) -> Feedback | None:
         .select_related("answer__version__prototype__knowledge_base__engagement")
         .first()
     )
+
+
+def conversation_list_for_user(*, user: Any) -> QuerySet[Conversation]:
+    """Conversations with the prototypes the user may see, with their turn counts, latest first."""
+    return (
+        Conversation.objects.filter(prototype__knowledge_base__engagement__in=_engagements(user))
+        .select_related("prototype__knowledge_base__engagement", "started_by")
+        .annotate(turn_count=Count("turns"))
+        .order_by("-updated_at")
+    )
+
+
+def conversation_get_for_user(*, user: Any, uuid: Any) -> Conversation | None:
+    return conversation_list_for_user(user=user).filter(uuid=uuid).first()

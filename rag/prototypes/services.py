@@ -11,9 +11,11 @@ from django.db.models import Max
 
 from config.ratelimit import Limit, enforce
 from rag.embeddings import E5_MODEL_NAME
-from rag.models import Answer, Prototype, PrototypeVersion
+from rag.models import Answer, Conversation, Prototype, PrototypeVersion
+from rag.prototypes.conversations import conversation_for_turn, history
 from rag.prototypes.pipeline import Event, run_pipeline
 from rag.prototypes.prompting import validate_templates
+from rag.prototypes.selectors import prototype_latest_version
 
 # The settings a version snapshots; everything else on a version is bookkeeping.
 CONFIG_FIELDS = [
@@ -102,7 +104,10 @@ def prototype_clone(*, version: PrototypeVersion, name: str, user: Any = None, *
 
 
 @transaction.atomic
-def answer_create(*, version: PrototypeVersion, question: str, user: Any = None) -> Answer:
+def answer_create(
+    *, version: PrototypeVersion, question: str, user: Any = None, conversation: Conversation | None = None
+) -> Answer:
+    """A pending answer, streamed by the ask page; in ``conversation`` it follows that conversation's turns."""
     question = " ".join(question.split())
     if not question:
         raise ValidationError({"question": "Type a question first."})
@@ -116,10 +121,26 @@ def answer_create(*, version: PrototypeVersion, question: str, user: Any = None)
             Limit("ask-user", user.pk, "Your questions"),
             Limit("ask-client", client.pk, f"Questions to {client.name}'s prototypes"),
         )
-    answer = Answer(version=version, question=question, asked_by=user)
+    if conversation is not None and conversation.prototype_id != version.prototype_id:
+        raise ValidationError("That conversation is with another prototype: start a new one.")
+    answer = Answer(version=version, question=question, asked_by=user, conversation=conversation)
     answer.full_clean()
     answer.save()
+    if conversation is not None:
+        conversation.save(update_fields=["updated_at"])
     return answer
+
+
+@transaction.atomic
+def answer_ask(*, prototype: Prototype, question: str, user: Any, conversation: Any = None) -> Answer:
+    """Ask ``prototype``'s latest version: a follow-up in the asker's conversation ``conversation`` (a uuid) when
+    it is theirs, else the first turn of a new one."""
+    return answer_create(
+        version=prototype_latest_version(prototype=prototype),
+        question=question,
+        user=user,
+        conversation=conversation_for_turn(prototype=prototype, user=user, uuid=conversation),
+    )
 
 
 def answer_claim(*, answer: Answer) -> bool:
@@ -131,7 +152,8 @@ def answer_generate(*, answer: Answer, caller: str = "rag.ask") -> Iterator[Even
     """Run a claimed answer through its version's pipeline, yield the events and store the outcome at the end."""
     outcome = None
     try:
-        for event in run_pipeline(version=answer.version, question=answer.question, caller=caller):
+        turns = history(answer)
+        for event in run_pipeline(version=answer.version, question=answer.question, caller=caller, turns=turns):
             if event.kind == "done":
                 outcome = event.outcome
             yield event
@@ -158,4 +180,6 @@ def _answer_record(*, answer: Answer, outcome: Any) -> None:
         answer.ttft_ms, answer.total_ms = outcome.ttft_ms, outcome.total_ms
         answer.prompt_tokens, answer.completion_tokens = outcome.prompt_tokens, outcome.completion_tokens
         answer.model_call = outcome.model_call
+        answer.search_query, answer.search_note = outcome.search_query, outcome.search_note
+        answer.rewrite_ms = outcome.rewrite_ms
     answer.save()

@@ -6,6 +6,7 @@ from django.urls import path
 
 from rag.prototypes import views_abstention as ab
 from rag.prototypes import views_ask as ask
+from rag.prototypes import views_conversations as conv
 from rag.prototypes import views_eval as ev
 
 urlpatterns = [
@@ -20,6 +21,8 @@ urlpatterns = [
     path("answers/<uuid:uuid>/citations/<int:n>/", ask.answer_citation, name="answer-citation"),
     path("answers/<uuid:uuid>/citations/<int:n>/document/", ask.answer_document, name="answer-document"),
     path("answers/<uuid:uuid>/feedback/", ask.answer_feedback, name="answer-feedback"),
+    path("conversations/<uuid:uuid>/", conv.conversation_detail, name="conversation"),
+    path("conversations/<uuid:uuid>/eval-cases/", conv.conversation_eval_cases, name="conversation-eval-cases"),
     path("eval/datasets/", ev.dataset_list, name="eval-datasets"),
     path("eval/datasets/<uuid:uuid>/", ev.dataset_detail, name="eval-dataset"),
     path("eval/datasets/<uuid:uuid>/cases/", ev.case_add, name="eval-case-add"),

@@ -90,6 +90,7 @@ def prototype_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "version": version,
         "versions": prototype.versions.select_related("created_by"),
         "answers": selectors.answer_list_for_user(user=request.user).filter(version__prototype=prototype)[:10],
+        "conversations": selectors.conversation_list_for_user(user=request.user).filter(prototype=prototype)[:10],
         "runs": EvalRun.objects.filter(version__prototype=prototype)
         .select_related("dataset", "version")
         .order_by("-queued_at")[:10],
@@ -142,9 +143,15 @@ def ask(request: HttpRequest, prototype: Prototype, template: str) -> HttpRespon
     form = AskForm(request.POST)
     if form.is_valid():
         try:
-            version = selectors.prototype_latest_version(prototype=prototype)
-            answer = services.answer_create(version=version, question=form.cleaned_data["question"], user=request.user)
-            return render(request, template, {"answer": answer})
+            answer = services.answer_ask(
+                prototype=prototype,
+                question=form.cleaned_data["question"],
+                user=request.user,
+                conversation=form.cleaned_data["conversation"],
+            )
+            turns = answer.conversation.turns.count() if answer.conversation else 0
+            context = {"answer": answer, "answer_template": template, "turns": turns}
+            return render(request, "rag/prototypes/_asked.html", context)
         except ValidationError as exc:
             _form_errors(form, exc)
     return render(request, "rag/prototypes/_ask_error.html", {"form": form})

@@ -41,3 +41,14 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const editing = ":is(textarea, input[type=text], select):focus";
   if (element.matches("[data-pause-while-editing]") && element.querySelector(editing)) event.preventDefault();
 });
+
+// <button data-conversation-reset> in the ask form: the next question starts a new conversation.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-conversation-reset]");
+  if (!button) return;
+  const state = button.closest(".conversation-state");
+  state.querySelector("input[name=conversation]").value = "";
+  state.dataset.turns = "0";
+  for (const node of [...state.childNodes]) if (node.nodeName !== "INPUT") node.remove();
+  state.append("Your next question starts a new conversation.");
+});

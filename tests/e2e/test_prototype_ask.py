@@ -76,3 +76,39 @@ def test_a_client_member_asks_in_the_portal_and_rates_the_answer(
     page.click("text=Send: not helpful")
     page.wait_for_selector("text=will be reviewed")
     assert Answer.objects.get().feedback.get().correction == "42 EUR per pallet."
+
+
+def _ask_next(page: Any, question: str) -> Any:
+    """Ask and wait for this question's own card, the newest, at the top of the answers."""
+    page.fill("#ask-form textarea[name=question]", question)
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_function(
+        "q => document.querySelector('#answers > .answer-card')?.textContent.includes(q)", arg=question
+    )
+    return page.wait_for_selector(
+        "#answers > .answer-card:first-child:is([data-status=done], [data-status=failed], [data-status=abstained])",
+        timeout=60_000,
+    )
+
+
+def test_a_follow_up_in_the_portal_continues_the_conversation_until_a_new_one_is_started(
+    page: Any, client_member: Any, prototype: Prototype
+) -> None:
+    login(page, client_member.email, PASSWORD)
+    page.goto(f"/portal/prototypes/{prototype.uuid}/")
+    _ask_next(page, "Within how many days must damaged freight claims be filed?")
+    page.wait_for_selector("#conversation-state[data-turns='1']")
+
+    card = _ask_next(page, "And who receives them?")
+    page.wait_for_selector("#conversation-state[data-turns='2']")
+    follow = Answer.objects.order_by("-created_at").first()
+    assert follow is not None and follow.conversation is not None and follow.conversation.turns.count() == 2
+    shown = card.query_selector("[data-search-query]")
+    assert shown is not None and follow.search_query in shown.inner_text(), "the reader sees how it was understood"
+
+    page.click("[data-conversation-reset]")
+    assert page.input_value("#conversation-state input[name=conversation]") == ""
+    _ask_next(page, "What does a standard pallet cost within the EU?")
+    page.wait_for_selector("#conversation-state[data-turns='1']")
+    newest = Answer.objects.order_by("-created_at").first()
+    assert newest is not None and newest.conversation != follow.conversation and not newest.rewritten
