@@ -21,6 +21,7 @@ from rag import abstention
 from rag.models import EvalCase, EvalDataset, EvalRun, PrototypeVersion
 from rag.prototypes.comparison import chart_json
 from rag.prototypes.datasets import eval_case_save
+from rag.prototypes.retrieval import retrieve
 from rag.prototypes.scoring import abstention_scores
 from rag.prototypes.services import prototype_version_save
 
@@ -122,6 +123,35 @@ def prototype_version_calibrate_abstention(*, run: EvalRun, max_declined: float,
     )
     return prototype_version_save(
         prototype=run.version.prototype, user=user, note=note[:300], abstain_below=round(calibrated.threshold, 6)
+    )
+
+
+@transaction.atomic
+def prototype_version_calibrate_by_retrieval(
+    *, version: PrototypeVersion, dataset: EvalDataset, max_declined: float = DEFAULT_TARGET, user: Any = None
+) -> PrototypeVersion | None:
+    """Calibrate ``version``'s threshold on ``dataset``'s ready cases from retrieval alone (no answers written).
+
+    Answerability depends only on retrieval, so this gives the same calibration an eval run would, in the time it
+    takes to search each question. Returns the new version, or None when the dataset lacks either kind of case or
+    the calibrated threshold would decline no more unanswerable questions than the current one.
+    """
+    cases = list(dataset.cases.filter(status=EvalCase.Status.READY))
+    scores = [(case.unanswerable, retrieve(version=version, question=case.question).confidence) for case in cases]
+    answerable = [score for unanswerable, score in scores if not unanswerable]
+    unanswerable = [score for flagged, score in scores if flagged]
+    if not answerable or not unanswerable:
+        return None
+    calibrated = abstention.calibrate(answerable, unanswerable, max_declined=max_declined)
+    current = abstention.curve_point(version.abstain_below, answerable, unanswerable)
+    if calibrated.unanswerable_declined <= current.unanswerable_declined:
+        return None
+    note = (
+        f"Abstention calibrated on {dataset.name} by retrieval: declines {calibrated.unanswerable_declined:.0%} of "
+        f"unanswerable, {calibrated.answerable_declined:.0%} of answerable"
+    )
+    return prototype_version_save(
+        prototype=version.prototype, user=user, note=note[:300], abstain_below=round(calibrated.threshold, 6)
     )
 
 

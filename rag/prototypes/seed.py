@@ -1,11 +1,13 @@
 """Demo prototype for the seed: version 1 over the demo engagement's knowledge base, answering with the local
-vLLM, and a small eval dataset built from the base's own documents. No run is seeded: runs need the model."""
+vLLM, and a small eval dataset built from the base's own documents, on which version 2's abstention threshold is
+calibrated (retrieval only). No run is seeded: runs need the model."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rag.models import Document, EvalDataset, KnowledgeBase, Prototype
+from rag.prototypes.calibration import prototype_version_calibrate_by_retrieval
 from rag.prototypes.datasets import eval_case_save, eval_dataset_create
 from rag.prototypes.services import prototype_create
 
@@ -22,6 +24,14 @@ CURATED = [
     ("photographs", "How many photographs should an agent ask for?", "At least three photographs.",
      "evidence-requirements.txt"),
 ]  # fmt: skip
+
+
+# Questions no policy library answers, so the demo can show the prototype declining.
+OUT_OF_SCOPE = [
+    ("out-of-scope", "Who won the football world cup in 1954?"),
+    ("out-of-scope-baking", "How long should sourdough bread rise before baking?"),
+    ("out-of-scope-weather", "What will the weather be like in Hamburg tomorrow?"),
+]
 
 
 def seed(data: dict[str, Any]) -> dict[str, Any]:
@@ -45,9 +55,13 @@ def seed(data: dict[str, Any]) -> dict[str, Any]:
         dataset = eval_dataset_create(
             knowledge_base=kb,
             name=DATASET_NAME,
-            description="Questions with reference answers from the policy library, and one it cannot answer.",
+            description="Questions with reference answers from the policy library, and a few it cannot answer.",
         )
         _seed_cases(dataset, kb)
+    if prototype.versions.count() == 1:
+        # What an FDE does after the first eval run: set the abstention threshold from the dataset's cases.
+        version = prototype.versions.get()
+        prototype_version_calibrate_by_retrieval(version=version, dataset=dataset, user=data.get("lead"))
     return {"demo_prototype": prototype, "demo_dataset": dataset}
 
 
@@ -75,10 +89,7 @@ def _seed_cases(dataset: EvalDataset, kb: KnowledgeBase) -> None:
                 relevant_documents=[document.external_id],
                 tags=["demo"],
             )
-    eval_case_save(
-        dataset=dataset,
-        external_id="out-of-scope",
-        question="Who won the football world cup in 1954?",
-        unanswerable=True,
-        tags=["demo", "abstention"],
-    )
+    for key, question in OUT_OF_SCOPE:
+        eval_case_save(
+            dataset=dataset, external_id=key, question=question, unanswerable=True, tags=["demo", "abstention"]
+        )

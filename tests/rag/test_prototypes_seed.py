@@ -4,7 +4,7 @@ from typing import Any
 
 from deployments.services import deployment_save
 from rag.models import EvalCase, KnowledgeBase, Prototype
-from rag.prototypes import seed
+from rag.prototypes import retrieval, seed
 from tests.rag.prototype_builders import index
 
 
@@ -17,10 +17,16 @@ def test_seed_adds_a_demo_prototype_and_dataset_once(kb: KnowledgeBase, fde: Any
     again = seed.seed(data)
 
     assert first["demo_prototype"] == again["demo_prototype"]
-    assert Prototype.objects.get().versions.get().deployment == local
+    versions = Prototype.objects.get().versions.order_by("number")
+    assert [v.deployment for v in versions] == [local, local]
     cases = EvalCase.objects.filter(dataset=first["demo_dataset"])
-    assert cases.count() == 4  # one per document and one it cannot answer
-    assert cases.filter(unanswerable=True).count() == 1
+    assert cases.count() == 3 + len(seed.OUT_OF_SCOPE)  # one per document and a few it cannot answer
+    assert cases.filter(unanswerable=True).count() == len(seed.OUT_OF_SCOPE)
+    # Version 2 declines what the documents do not answer, and nothing they do.
+    calibrated = versions[1]
+    assert "calibrated" in calibrated.note and calibrated.abstain_below != versions[0].abstain_below
+    confidence = {c.external_id: retrieval.retrieve(version=calibrated, question=c.question).confidence for c in cases}
+    assert all((confidence[c.external_id] < calibrated.abstain_below) == c.unanswerable for c in cases), confidence
     relevant = sorted(doc for docs in cases.values_list("relevant_documents", flat=True) for doc in docs)
     assert relevant == ["handbook/claims.pdf", "privacy.md", "rates.md"]
 
