@@ -150,3 +150,17 @@ def test_the_week_on_the_dashboard_and_on_the_fleet_page_agree(deployment, hour)
     assert shown.prefill_s == pytest.approx(fleet.prefill_s) and shown.decode_s == pytest.approx(fleet.decode_s)
     assert shown.usd_per_1m_output == pytest.approx(fleet.usd_per_1m_output)
     assert shown.peak_tps == pytest.approx(fleet.peak_tps)
+
+
+def test_the_fleet_pages_busiest_hour_counts_only_the_window(deployment, hour):
+    from deployments.costs import fleet_figures
+
+    ModelCall.objects.bulk_create(
+        [_call(deployment, hour + timedelta(minutes=10), ttft=100.0, tokens=(10, 1000)),
+         _call(deployment, hour + timedelta(minutes=40), ttft=100.0, tokens=(10, 300)),
+         _call(deployment, hour + timedelta(minutes=70), ttft=100.0, tokens=(10, 200)),
+         _call(deployment, hour + timedelta(minutes=130), ttft=100.0, tokens=(10, 250))]
+    )  # fmt: skip
+    start, end = hour + timedelta(minutes=30), hour + timedelta(minutes=125)
+    figures = fleet_figures(deployments=[deployment], start=start, end=end)[deployment.pk]
+    assert figures.output_tokens == 500 and figures.peak_tps == pytest.approx(300 / 3600)
