@@ -186,7 +186,8 @@ def get_latency(request: HttpRequest, uuid: UUID, params: Query[RangeIn]) -> Any
     """Latency percentiles over time from the gateway's log and the server's histograms, in time buckets.
 
     ``range`` is 1h, 24h or 7d, or ``custom`` with ``start`` and ``end`` (ISO 8601); buckets are chosen so the
-    range has at most 200 of them.
+    range has at most 200 of them. The gateway's percentiles in buckets of an hour or more come from hourly
+    log-spaced latency histograms and are within 4.4 % of the exact ones; shorter buckets are exact.
     """
     d = _get(request, uuid)
     window = parse_range(

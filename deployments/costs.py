@@ -22,6 +22,8 @@ from django.db import connection
 from django.utils import timezone
 
 from deployments.models import Deployment
+from deployments.rollups import whole_hours
+from deployments.series import ORIGIN
 
 HOURS_PER_MONTH = 730.0
 
@@ -39,12 +41,22 @@ FROM deployments_modelcall
 WHERE deployment_id = ANY(%(ids)s) AND created_at >= %(start)s AND created_at < %(end)s
 GROUP BY deployment_id
 """
+# The busiest hour: whole hours from the hourly rollups, the partial hours at the window's edges from the log.
 _LOG_PEAK_SQL = """
 SELECT deployment_id, max(tokens) / 3600.0 AS peak_tps FROM (
-    SELECT deployment_id, date_trunc('hour', created_at) AS h, sum(completion_tokens) AS tokens
+    SELECT deployment_id, completion_tokens AS tokens
+    FROM deployments_modelcallhour
+    WHERE deployment_id = ANY(%(ids)s) AND hour >= %(first_hour)s AND hour < %(last_hour)s AND calls > 0
+    UNION ALL
+    SELECT deployment_id, sum(completion_tokens)
     FROM deployments_modelcall
-    WHERE deployment_id = ANY(%(ids)s) AND created_at >= %(start)s AND created_at < %(end)s
-    GROUP BY 1, 2
+    WHERE deployment_id = ANY(%(ids)s) AND created_at >= %(start)s AND created_at < %(first_hour)s
+    GROUP BY deployment_id
+    UNION ALL
+    SELECT deployment_id, sum(completion_tokens)
+    FROM deployments_modelcall
+    WHERE deployment_id = ANY(%(ids)s) AND created_at >= %(last_hour)s AND created_at < %(end)s
+    GROUP BY deployment_id
 ) hourly GROUP BY deployment_id
 """
 # First and last good scrape in the window per deployment, and the busiest hour's generation rate.
@@ -224,7 +236,9 @@ def fleet_figures(
     """Figures for each deployment over [start, end), in three queries whatever the number of deployments."""
     end = end or timezone.now()
     deployments = list(deployments)
-    params = {"ids": [d.pk for d in deployments], "start": start, "end": end}
+    first_hour, last_hour = whole_hours(start, end, ORIGIN)
+    params = {"ids": [d.pk for d in deployments], "start": start, "end": end, "first_hour": first_hour,
+              "last_hour": last_hour}  # fmt: skip
     log, log_peak, server = _rows(_LOG_SQL, params), _rows(_LOG_PEAK_SQL, params), _rows(_SERVER_SQL, params)
     return {
         d.pk: _figures(d, start, end, log.get(d.pk), server.get(d.pk), _num((log_peak.get(d.pk) or {}).get("peak_tps")))

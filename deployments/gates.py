@@ -94,7 +94,10 @@ def sla_met_hours(engagement: Any, params: dict[str, Any]) -> MetricResult:
     judged = met = 0
     worst = ""
     for d in deployments:
-        gateway = gateway_series(deployment=d, start=end - timedelta(hours=hours), end=end, step=timedelta(hours=1))
+        # A gate decides a phase, so each hour is judged on its exact p95, not the dashboard's bucketed one.
+        gateway = gateway_series(
+            deployment=d, start=end - timedelta(hours=hours), end=end, step=timedelta(hours=1), exact=True
+        )
         for breaches in series_breaches(gateway, sla_targets(d)):  # one entry per hour that had calls
             judged += 1
             met += not breaches

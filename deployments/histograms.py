@@ -32,16 +32,24 @@ def bucket_increase(previous: Sequence[float] | None, current: Sequence[float]) 
 
 def quantile(q: float, upper_bounds: Sequence[float], cumulative: Sequence[float]) -> float | None:
     """The q-quantile of a histogram given its sorted bucket upper bounds and cumulative counts."""
-    if not 0 <= q <= 1:
+    return quantiles([q], upper_bounds, cumulative)[0]
+
+
+def quantiles(qs: Sequence[float], upper_bounds: Sequence[float], cumulative: Sequence[float]) -> list[float | None]:
+    """``quantile`` for each of ``qs``, preparing the buckets once."""
+    if any(not 0 <= q <= 1 for q in qs):
         raise ValueError("q must be between 0 and 1")
     buckets = _coalesce(sorted(zip(upper_bounds, cumulative, strict=True)))
     if not buckets or not math.isinf(buckets[-1][0]) or len(buckets) < 2:
-        return None
+        return [None for _ in qs]
     buckets = _monotonic(buckets)
-    observations = buckets[-1][1]
-    if observations <= 0:
-        return None
-    rank = q * observations
+    if buckets[-1][1] <= 0:
+        return [None for _ in qs]
+    return [_quantile(q, buckets) for q in qs]
+
+
+def _quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    rank = q * buckets[-1][1]
     b = next((i for i in range(len(buckets) - 1) if buckets[i][1] >= rank), len(buckets) - 1)
     if b == len(buckets) - 1:
         return buckets[-2][0]

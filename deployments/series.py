@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from deployments import histograms
+from deployments import histograms, rollups
 from deployments.models import Deployment
 
 QUANTILES = (0.5, 0.95, 0.99)
@@ -140,8 +140,27 @@ ORDER BY 1
 """
 
 
-def gateway_series(*, deployment: Deployment, start: datetime, end: datetime, step: timedelta) -> GatewaySeries:
-    """Per-bucket counts, percentiles, tokens and busy time of the deployment's calls."""
+def gateway_series(
+    *, deployment: Deployment, start: datetime, end: datetime, step: timedelta, exact: bool = False
+) -> GatewaySeries:
+    """Per-bucket counts, percentiles, tokens and busy time of the deployment's calls.
+
+    Buckets of whole hours (the week's view and longer) are summed from the hourly rollups, with percentiles
+    within ``rollups.RESOLUTION`` of the exact ones; shorter buckets, or ``exact``, take ``percentile_cont`` over
+    the calls themselves.
+    """
+    if rollups.covers(step) and not exact:
+        rows = rollups.series_rows(deployment_id=deployment.pk, start=start, end=end, step=step, origin=ORIGIN,
+                                   fractions=QUANTILES)  # fmt: skip
+    else:
+        rows = gateway_rows_exact(deployment=deployment, start=start, end=end, step=step)
+    return _gateway_series(rows)
+
+
+def gateway_rows_exact(
+    *, deployment: Deployment, start: datetime, end: datetime, step: timedelta
+) -> list[dict[str, Any]]:
+    """The series' rows with ``percentile_cont`` over every call of each bucket."""
     params: dict[str, Any] = {"step": step, "origin": ORIGIN, "fractions": list(QUANTILES), "deployment": deployment.pk,
               "start": start, "end": end}  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
@@ -149,7 +168,10 @@ def gateway_series(*, deployment: Deployment, start: datetime, end: datetime, st
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(_GATEWAY_SQL, params)
         names = [c.name for c in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def _gateway_series(rows: list[dict[str, Any]]) -> GatewaySeries:
     series = GatewaySeries()
     for row in rows:
         series.t.append(row["t"])
@@ -229,11 +251,13 @@ _COUNTERS = (
 
 
 def server_series(*, deployment: Deployment, start: datetime, end: datetime, step: timedelta) -> ServerSeries:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         params: dict[str, Any] = {
             "step": step, "origin": ORIGIN, "deployment": deployment.pk, "start": start, "end": end
         }  # fmt: skip
-        cursor.execute(_SERVER_SQL, params)  # fmt: skip
+        # Parallel workers cost more to start than the week's index-only pass takes (measured 16 ms against 11).
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(_SERVER_SQL, params)
         names = [c.name for c in cursor.description]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     series = ServerSeries()
@@ -280,7 +304,7 @@ def _bucket_percentiles(previous: dict[str, Any] | None, row: dict[str, Any], ke
     if previous[f"{key}_le"] != bounds or not before:
         return [None, None, None]  # the bucket layout changed (another vLLM version) between the two scrapes
     deltas = [max(0.0, a - b) for a, b in zip(totals, before, strict=True)]
-    return [_ms(histograms.quantile(q, bounds, deltas)) for q in QUANTILES]
+    return [_ms(v) for v in histograms.quantiles(QUANTILES, bounds, deltas)]
 
 
 def _ms(value: float | None) -> float | None:

@@ -7,6 +7,7 @@ from deployments.models.fleet import Environment, HardwareType, KvCacheDtype, Qu
 from deployments.models.loadtest import ApiPrice, CapacityPlan, LoadTest, LoadTestRequest
 from deployments.models.metrics import ServerSample
 from deployments.models.prefixes import PromptPrefix
+from deployments.models.rollups import ModelCallHour, ModelCallHourBucket
 
 __all__ = [
     "AlertWebhook",
@@ -22,6 +23,8 @@ __all__ = [
     "LoadTest",
     "LoadTestRequest",
     "ModelCall",
+    "ModelCallHour",
+    "ModelCallHourBucket",
     "Priority",
     "PromptPrefix",
     "Quantization",
