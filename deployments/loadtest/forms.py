@@ -8,6 +8,7 @@ from django import forms
 
 from deployments.models import ApiPrice, CapacityPlan
 from deployments.models.loadtest import Profile, SweepOver, Workload
+from rag.models import EvalDataset, Prototype
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
@@ -34,6 +35,23 @@ class LoadTestForm(forms.Form):
     output_tokens_sd = forms.IntegerField(label="output tokens spread (sd)", min_value=0, initial=0)
     fixed_output = forms.BooleanField(label="fixed output length (ignore_eos)", required=False, initial=True)
     prefix_tokens = forms.IntegerField(label="shared prefix tokens", min_value=0, initial=0)
+    prototype = forms.ModelChoiceField(
+        queryset=Prototype.objects.none(), to_field_name="uuid", required=False,
+        help_text="For the RAG workload: its latest version retrieves and builds each prompt, as the ask page does.",
+        error_messages={"invalid_choice": "Choose one of this engagement's prototypes."},
+    )  # fmt: skip
+    eval_dataset = forms.ModelChoiceField(
+        queryset=EvalDataset.objects.none(), to_field_name="uuid", required=False,
+        help_text="For the RAG workload: its ready cases' questions are asked.",
+        error_messages={"invalid_choice": "Choose one of this engagement's eval datasets."},
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, engagement: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if engagement is not None:
+            own = {"knowledge_base__engagement": engagement}
+            self.fields["prototype"].queryset = Prototype.objects.filter(**own)  # type: ignore[attr-defined]
+            self.fields["eval_dataset"].queryset = EvalDataset.objects.filter(**own)  # type: ignore[attr-defined]
 
     def clean_sweep_levels(self) -> list[float]:
         text = self.cleaned_data.get("sweep_levels") or ""
@@ -48,6 +66,11 @@ class LoadTestForm(forms.Form):
             self.add_error("rate", "A constant or Poisson profile needs a rate.")
         if not data.get("duration_s") and not data.get("max_requests"):
             self.add_error("duration_s", "Give seconds or a number of requests per level.")
+        if data.get("workload") == Workload.RAG:
+            if not data.get("prototype") and "prototype" not in self.errors:
+                self.add_error("prototype", "The RAG workload needs a prototype.")
+            if not data.get("eval_dataset") and "eval_dataset" not in self.errors:
+                self.add_error("eval_dataset", "The RAG workload needs an eval dataset.")
         return data
 
 

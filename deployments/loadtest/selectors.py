@@ -3,6 +3,10 @@
 A request *meets the SLA* when it succeeded and its own time to first token, mean inter-token gap, end-to-end time
 and tokens/s (1000 / mean gap) are each within the run's targets; **goodput** is such requests per second. A level
 *holds the SLA* when its p95s and error rate are within the targets, as the SLA alerts judge a window.
+
+In the RAG workload a question the prototype declines is a request served (it counts in requests/s, and meets the
+SLA when the decline came within the targets) but not a generation: it stays out of the latency percentiles, which
+describe the deployment's answers. Its retrieval time is in the retrieval percentiles with everyone else's.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from deployments.sla import judge
 
 METRICS = ("ttft", "itl", "tpot", "e2e")
 QUANTILES = ((0.5, "p50"), (0.9, "p90"), (0.95, "p95"), (0.99, "p99"))
+RETRIEVAL_QUANTILES = ((0.5, "p50"), (0.95, "p95"))
 
 
 def loadtest_list_for_user(*, user: Any) -> QuerySet[LoadTest]:
@@ -47,6 +52,20 @@ def logged_questions(*, engagement: Any, limit: int = 2000) -> list[str]:
         .values_list("question", flat=True)[:limit]
     )
     return list(rows)
+
+
+def rag_workload_inputs(*, run: LoadTest) -> tuple[Any, list[str]]:
+    """The RAG workload's prototype version (with what retrieval reads, loaded once for every thread) and the ready
+    questions of its eval dataset; ``ValueError`` when either is gone."""
+    from rag.models import EvalCase, PrototypeVersion
+
+    if run.prototype_version_id is None or run.eval_dataset_id is None:
+        raise ValueError("the RAG workload's prototype or eval dataset was deleted after the run was queued")
+    version = PrototypeVersion.objects.select_related(
+        "prototype__knowledge_base__engagement", "deployment", "embedding_model"
+    ).get(pk=run.prototype_version_id)
+    cases = EvalCase.objects.filter(dataset_id=run.eval_dataset_id, status=EvalCase.Status.READY).order_by("pk")
+    return version, list(cases.values_list("question", flat=True))
 
 
 def sla_request_filter(sla: dict[str, float]) -> Q:
@@ -75,6 +94,7 @@ class LevelStats:
     output_tokens: float
     prompt_tokens: float
     good_output_tokens: float
+    declined: int = 0  # RAG workload: questions the prototype declined (no generation)
     pct: dict[str, float | None] = field(default_factory=dict)  # e.g. pct["ttft_p95"]
     breaches: list[str] = field(default_factory=list)
 
@@ -137,10 +157,14 @@ def level_stats(*, run: LoadTest) -> list[LevelStats]:
         "out": Sum(Cast("output_tokens", FloatField()), filter=ok),
         "inp": Sum(Cast("prompt_tokens", FloatField()), filter=ok),
         "good_out": Sum(Cast("output_tokens", FloatField()), filter=good),
+        "n_declined": Count("id", filter=Q(declined=True)),
     }
+    generated = ok & Q(declined=False)
     for metric in METRICS:
         for q, label in QUANTILES:
-            aggregates[f"{metric}_{label}"] = Percentile(f"{metric}_ms", q, filter=ok)
+            aggregates[f"{metric}_{label}"] = Percentile(f"{metric}_ms", q, filter=generated)
+    for q, label in RETRIEVAL_QUANTILES:
+        aggregates[f"retrieval_{label}"] = Percentile("retrieval_ms", q, filter=ok)
     rows: Any = (
         LoadTestRequest.objects.filter(run=run, warmup=False).values("level").annotate(**aggregates).order_by("level")
     )
@@ -156,7 +180,9 @@ def level_stats(*, run: LoadTest) -> list[LevelStats]:
             output_tokens=row["out"] or 0.0,
             prompt_tokens=row["inp"] or 0.0,
             good_output_tokens=row["good_out"] or 0.0,
-            pct={f"{m}_{label}": row[f"{m}_{label}"] for m in METRICS for _, label in QUANTILES},
+            pct={f"{m}_{label}": row[f"{m}_{label}"] for m in METRICS for _, label in QUANTILES}
+            | {f"retrieval_{label}": row[f"retrieval_{label}"] for _, label in RETRIEVAL_QUANTILES},
+            declined=row["n_declined"],
         )
         stats.breaches = judge(stats.figures(), run.sla)
         out.append(stats)
@@ -207,7 +233,9 @@ def level_for(run: LoadTest, index: int) -> Level:
 
 def run_distributions(*, run: LoadTest, limit: int = 20_000) -> tuple[list[float], list[float]]:
     """Per-request time to first token and mean inter-token gap of the measured successful requests (for histograms)."""
-    rows = LoadTestRequest.objects.filter(run=run, warmup=False, ok=True).values_list("ttft_ms", "itl_ms")[:limit]
+    rows = LoadTestRequest.objects.filter(run=run, warmup=False, ok=True, declined=False).values_list(
+        "ttft_ms", "itl_ms"
+    )[:limit]
     ttft, itl = [], []
     for first, gap in rows:
         if first is not None:

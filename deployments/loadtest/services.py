@@ -12,10 +12,11 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 
 from deployments import scrape
 from deployments.loadtest import engine
@@ -54,12 +55,17 @@ def loadtest_start(
     concurrency: int = 1,
     rate: float = 0.0,
     sweep_levels: list[float] | None = None,
+    prototype: Any = None,
+    eval_dataset: Any = None,
     **fields: Any,
 ) -> LoadTest:
     """Check the deployment answers, then create the run and queue it for the worker.
 
     Raises ``ValidationError`` when the deployment is down (with the health check's reason) or the settings are bad.
+    The RAG workload takes ``prototype`` (its latest version is used) and ``eval_dataset``, both of the deployment's
+    engagement.
     """
+    rag = _rag_inputs(deployment, prototype, eval_dataset) if fields.get("workload") == "rag" else {}
     checked = deployment_check_health(deployment=deployment)
     if not checked.health_ok:
         raise ValidationError(
@@ -80,6 +86,7 @@ def loadtest_start(
             sweep_levels=list(sweep_levels or []),
         ),
         sla=sla_targets(deployment),
+        **rag,
         **fields,
     )
     if run.duration_s is None and run.max_requests is None:
@@ -91,6 +98,32 @@ def loadtest_start(
     run.save()
     jobs.enqueue(run)
     return run
+
+
+def _rag_inputs(deployment: Deployment, prototype: Any, dataset: Any) -> dict[str, Any]:
+    """The RAG workload's version and dataset, or a ``ValidationError`` naming the field that is wrong."""
+    from rag.models import EvalCase
+
+    engagement = deployment.engagement
+    errors: dict[str, str] = {}
+    if engagement is None:
+        errors["workload"] = "The RAG workload needs a deployment that belongs to an engagement."
+    if prototype is None:
+        errors["prototype"] = "Choose the prototype whose retrieval and prompts the questions go through."
+    elif engagement is not None and prototype.knowledge_base.engagement_id != engagement.pk:
+        errors["prototype"] = f"{prototype.name} is not a prototype of {engagement}: choose one of its own."
+    if dataset is None:
+        errors["eval_dataset"] = "Choose the eval dataset whose questions are asked."
+    elif engagement is not None and dataset.knowledge_base.engagement_id != engagement.pk:
+        errors["eval_dataset"] = f"{dataset.name} is not an eval dataset of {engagement}: choose one of its own."
+    elif not dataset.cases.filter(status=EvalCase.Status.READY).exists():
+        errors["eval_dataset"] = f"{dataset.name} has no ready cases: add or approve some first."
+    version = prototype.versions.order_by("-number").first() if prototype is not None else None
+    if prototype is not None and "prototype" not in errors and version is None:
+        errors["prototype"] = f"{prototype.name} has no version yet: save one first."
+    if errors:
+        raise ValidationError(errors)
+    return {"prototype_version": version, "eval_dataset": dataset}
 
 
 def _rows(run: LoadTest, level: int, results: list[engine.Result]) -> list[LoadTestRequest]:
@@ -109,6 +142,8 @@ def _rows(run: LoadTest, level: int, results: list[engine.Result]) -> list[LoadT
             e2e_ms=r.e2e_ms,
             prompt_tokens=r.prompt_tokens,
             output_tokens=r.output_tokens,
+            retrieval_ms=r.retrieval_ms,
+            declined=r.declined,
         )
         for r in results
     ]
@@ -124,21 +159,26 @@ def _drain(results: queue.SimpleQueue[engine.Result]) -> list[engine.Result]:
 class _Level:
     """One level running in its own thread, its finished requests queued for the database thread."""
 
-    def __init__(self, run: LoadTest, index: int, prompts: Any) -> None:
+    def __init__(self, run: LoadTest, index: int, prompts: Any, pool: ThreadPoolExecutor) -> None:
         d = run.deployment
         self.target = engine.Target(base_url=d.base_url, model=d.served_model_name, api_key=d.api_key)
         self.level = level_for(run, index)
         self.results: queue.SimpleQueue[engine.Result] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.error: BaseException | None = None
-        self.prompts = prompts
+        self.prompts, self.pool = prompts, pool
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         try:
             engine.run_level(
-                target=self.target, level=self.level, prompts=self.prompts, on_result=self.results.put, stop=self.stop
+                target=self.target,
+                level=self.level,
+                prompts=self.prompts,
+                on_result=self.results.put,
+                stop=self.stop,
+                pool=self.pool,
             )
         except BaseException as exc:  # handed to the database thread, which records it
             self.error = exc
@@ -182,11 +222,34 @@ def loadtest_work(run: LoadTest) -> None:
     except ValueError as exc:
         jobs.fail(run, str(exc))
         return
+    # One pool for the whole run, so the RAG workload's retrieval threads keep their database connections from level
+    # to level, as a web process's threads do, and close them once at the end.
+    with ThreadPoolExecutor(engine.PREPARE_THREADS, thread_name_prefix="loadtest-retrieval") as pool:
+        try:
+            _work_levels(run, first, prompts, pool)
+        finally:
+            _close_connections(pool, workers=engine.PREPARE_THREADS)
+
+
+def _close_connections(pool: ThreadPoolExecutor, *, workers: int) -> None:
+    """Close the database connection of each of the pool's ``workers`` threads: each thread takes exactly one of
+    these tasks, since none finishes before all have started."""
+    everyone = threading.Barrier(workers)
+
+    def close() -> None:
+        connections.close_all()
+        everyone.wait(timeout=30)
+
+    for done in [pool.submit(close) for _ in range(workers)]:
+        done.result()
+
+
+def _work_levels(run: LoadTest, first: int, prompts: Any, pool: ThreadPoolExecutor) -> None:
     last_scrape = 0.0
     for index in range(first, len(run.levels)):
         load = run.levels[index]
         jobs.heartbeat(run, step=f"level {index + 1} of {len(run.levels)}: {load:g}")
-        level = _Level(run, index, prompts)
+        level = _Level(run, index, prompts, pool)
         while level.thread.is_alive():
             level.thread.join(timeout=1.0)
             last_scrape = _pass(run, index, level, last_scrape)

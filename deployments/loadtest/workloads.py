@@ -1,5 +1,6 @@
-"""The prompts a load test sends: synthetic ones of chosen lengths, ones sharing a long prefix, or the questions
-people actually asked the engagement's prototypes.
+"""The prompts a load test sends: synthetic ones of chosen lengths, ones sharing a long prefix, the questions
+people actually asked the engagement's prototypes, or an eval dataset's questions through a prototype's whole RAG
+pipeline (retrieval, the abstention decision and prompt building, exactly as the ask page runs them).
 
 Synthetic text is drawn, with the run's seed, from a vocabulary of common short English words, each of which is one
 token for the usual BPE tokenizers, so ``n`` words come out close to ``n`` tokens; the server's own count
@@ -8,12 +9,16 @@ token for the usual BPE tokenizers, so ``n`` words come out close to ``n`` token
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deployments.loadtest.engine import Prompt
+from deployments.loadtest.engine import Deferred, Prompt
+
+if TYPE_CHECKING:
+    from rag.models import PrototypeVersion
 
 # One word, one token for the usual BPE tokenizers.
 _VOCABULARY = (
@@ -68,16 +73,22 @@ def shared_prefix(
         )
 
 
+def _shuffled(questions: list[str], seed: int) -> Iterator[tuple[random.Random, str]]:
+    """The questions in a seeded shuffle, over and over, each with the generator that drew the order."""
+    rng = random.Random(seed)
+    order = list(questions)
+    rng.shuffle(order)
+    for question in itertools.cycle(order):
+        yield rng, question
+
+
 def replay(
     *, questions: list[str], seed: int, output_tokens: int, output_sd: int, fixed_output: bool
 ) -> Iterator[Prompt]:
     """The logged questions in a seeded shuffle, over and over."""
     if not questions:
         raise ValueError("there are no logged questions to replay: ask the engagement's prototypes first")
-    rng = random.Random(seed)
-    order = list(questions)
-    rng.shuffle(order)
-    for question in itertools.cycle(order):
+    for rng, question in _shuffled(questions, seed):
         yield Prompt(
             messages=[{"role": "user", "content": question}],
             max_tokens=_length(rng, output_tokens, output_sd),
@@ -85,7 +96,30 @@ def replay(
         )
 
 
-def prompts_for(run: Any) -> Iterator[Prompt]:
+def rag_pipeline(
+    *, version: PrototypeVersion, questions: list[str], seed: int, output_tokens: int, output_sd: int,
+    fixed_output: bool,
+) -> Iterator[Deferred]:  # fmt: skip
+    """The dataset's questions in a seeded shuffle, over and over, each built into the prompt the prototype would
+    send; the engine runs that (database and embedding work) in its threads and times it as retrieval."""
+    if not questions:
+        raise ValueError("the eval dataset has no ready cases to ask: add or approve some first")
+    for rng, question in _shuffled(questions, seed):
+        max_tokens = _length(rng, output_tokens, output_sd)
+        yield Deferred(build=functools.partial(_rag_prompt, version, question, max_tokens, fixed_output))
+
+
+def _rag_prompt(version: PrototypeVersion, question: str, max_tokens: int, fixed_output: bool) -> Prompt | None:
+    from rag.prototypes.pipeline import prepare
+
+    prepared = prepare(version=version, question=question)
+    if prepared.prompt is None:
+        return None  # the prototype declines: the person gets its decline, and the deployment no request
+    messages = [{"role": role, "content": text} for role, text in prepared.prompt.messages]
+    return Prompt(messages=messages, max_tokens=max_tokens, fixed_output=fixed_output)
+
+
+def prompts_for(run: Any) -> Iterator[Prompt] | Iterator[Deferred]:
     """The prompt stream a ``LoadTest`` row asks for."""
     lengths = {
         "seed": run.seed,
@@ -97,6 +131,11 @@ def prompts_for(run: Any) -> Iterator[Prompt]:
         from deployments.loadtest.selectors import logged_questions
 
         return replay(questions=logged_questions(engagement=run.engagement), **lengths)
+    if run.workload == "rag":
+        from deployments.loadtest.selectors import rag_workload_inputs
+
+        version, questions = rag_workload_inputs(run=run)
+        return rag_pipeline(version=version, questions=questions, **lengths)
     if run.workload == "shared_prefix":
         return shared_prefix(
             prefix_tokens=run.prefix_tokens, input_tokens=run.input_tokens, input_sd=run.input_tokens_sd, **lengths

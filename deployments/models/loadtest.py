@@ -34,6 +34,7 @@ class Workload(models.TextChoices):
     SYNTHETIC = "synthetic", "Synthetic prompts"
     SHARED_PREFIX = "shared_prefix", "Shared prefix"
     REPLAY = "replay", "Replay of the engagement's logged questions"
+    RAG = "rag", "Eval dataset through a prototype's RAG pipeline (retrieval included)"
 
 
 class Source(models.TextChoices):
@@ -86,6 +87,14 @@ class LoadTest(Job):
         "fixed output length", default=True, help_text="Ask the server to ignore end-of-sequence (vLLM honours it)."
     )
     prefix_tokens = models.PositiveIntegerField("shared prefix tokens", default=0)
+    prototype_version = models.ForeignKey(
+        "rag.PrototypeVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The RAG workload's prototype, at its latest version when the run started.",
+    )  # fmt: skip
+    eval_dataset = models.ForeignKey(
+        "rag.EvalDataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The RAG workload's questions.",
+    )  # fmt: skip
     sla = models.JSONField(default=dict, blank=True, help_text="The SLA targets in force when the run started.")
     note = models.TextField(blank=True, help_text="Why the run ended where it did (a sweep's plateau, a stop).")
 
@@ -116,6 +125,10 @@ class LoadTestRequest(models.Model):
     e2e_ms = models.FloatField()
     prompt_tokens = models.PositiveIntegerField(null=True)
     output_tokens = models.PositiveIntegerField(default=0)
+    retrieval_ms = models.FloatField(
+        null=True, help_text="RAG workload: retrieval and prompt building, included in ttft_ms and e2e_ms."
+    )
+    declined = models.BooleanField(default=False, help_text="RAG workload: the prototype declined; no generation.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "level", "index"], name="loadtestrequest_unique")]

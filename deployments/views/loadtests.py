@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from accounts.decorators import provider_required
 from deployments.loadtest import charts
 from deployments.loadtest.capacity import capacity_at_sla
+from deployments.loadtest.engine import PREPARE_THREADS
 from deployments.loadtest.forms import ImportForm, LoadTestForm
 from deployments.loadtest.imports import loadtest_import
 from deployments.loadtest.selectors import (
@@ -30,7 +31,7 @@ from deployments.selectors import deployment_user_can_edit
 from deployments.views.endpoints import _get_deployment_for_user
 
 EXPORT_FIELDS = ["level", "index", "started_s", "warmup", "ok", "error", "ttft_ms", "itl_ms", "tpot_ms", "e2e_ms",
-                 "prompt_tokens", "output_tokens"]  # fmt: skip
+                 "prompt_tokens", "output_tokens", "retrieval_ms", "declined"]  # fmt: skip
 
 
 def _get_run_for_user(request: HttpRequest, uuid: Any, *, write: bool = False) -> LoadTest:
@@ -45,7 +46,7 @@ def _get_run_for_user(request: HttpRequest, uuid: Any, *, write: bool = False) -
 @provider_required
 def loadtest_list(request: HttpRequest, uuid: Any) -> HttpResponse:
     deployment = _get_deployment_for_user(request, uuid)
-    form = LoadTestForm(request.POST or None)
+    form = LoadTestForm(request.POST or None, engagement=deployment.engagement)
     if request.method == "POST":
         _get_deployment_for_user(request, uuid, write=True)
         if form.is_valid():
@@ -101,6 +102,7 @@ def _results(run: LoadTest) -> dict[str, Any]:
         "distribution": charts.distribution_chart(ttft=ttft, itl=itl) if ttft else None,
         "server": run_server_summary(run=run),
         "requests_done": LoadTestRequest.objects.filter(run=run).count(),
+        "prepare_threads": PREPARE_THREADS,
     }
 
 

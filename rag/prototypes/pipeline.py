@@ -18,8 +18,8 @@ from rag.prototypes import retrieval
 from rag.prototypes.citing import match_uncited, read_citations
 from rag.prototypes.conversations import Turn, rewrite
 from rag.prototypes.loops import looping, without_repeats
-from rag.prototypes.prompting import build_prompt
-from rag.prototypes.retrieval import Passage
+from rag.prototypes.prompting import BuiltPrompt, build_prompt
+from rag.prototypes.retrieval import Passage, Retrieval
 
 ABSTAIN_TEXT = (
     "The documents do not answer this question: no passage stands out from the rest "
@@ -75,6 +75,36 @@ class Event:
     outcome: Outcome | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Everything before generation: the retrieval and, unless the prototype declines, the prompt to send."""
+
+    found: Retrieval
+    prompt: BuiltPrompt | None  # None: the prototype declines the question
+
+    @property
+    def declined(self) -> bool:
+        return self.prompt is None
+
+
+def prepare(*, version: PrototypeVersion, question: str) -> Prepared:
+    """Retrieve, decide whether to abstain and build the prompt, as every answer does; the load test's RAG workload
+    sends the same prompts. Raises ``retrieval.RetrievalError`` when the search cannot run."""
+    found = retrieval.retrieve(version=version, question=question)
+    if not found.passages or found.confidence < version.abstain_below:
+        return Prepared(found=found, prompt=None)
+    prompt = build_prompt(
+        system_prompt=version.system_prompt,
+        user_prompt=version.user_prompt,
+        question=question,
+        kb_name=version.prototype.knowledge_base.name,
+        passages=found.passages,
+        context_window=version.deployment.context_window,
+        max_tokens=version.max_tokens,
+    )
+    return Prepared(found=found, prompt=prompt)
+
+
 def run_pipeline(
     *, version: PrototypeVersion, question: str, caller: str, turns: Sequence[Turn] = ()
 ) -> Iterator[Event]:
@@ -89,16 +119,17 @@ def run_pipeline(
     outcome.search_query, outcome.search_note, outcome.rewrite_ms = understood.query, understood.note, understood.ms
     question = understood.query
     try:
-        found = retrieval.retrieve(version=version, question=question)
+        prepared = prepare(version=version, question=question)
     except retrieval.RetrievalError as exc:
         outcome.error, outcome.error_detail = SEARCH_UNAVAILABLE, f"Retrieval failed: {exc}"
         outcome.total_ms = (time.perf_counter() - started) * 1000
         yield Event("error", text=outcome.error, outcome=outcome)
         yield Event("done", outcome=outcome)
         return
+    found, prompt = prepared.found, prepared.prompt
     outcome.embed_ms, outcome.retrieval_ms = found.embed_ms, found.retrieval_ms
     outcome.confidence = found.confidence
-    if not found.passages or found.confidence < version.abstain_below:
+    if prompt is None:
         outcome.abstained = True
         outcome.passages = found.passages
         outcome.text = ABSTAIN_TEXT.format(confidence=found.confidence, threshold=version.abstain_below)
@@ -107,15 +138,6 @@ def run_pipeline(
         yield Event("done", outcome=outcome)
         return
     kb = version.prototype.knowledge_base
-    prompt = build_prompt(
-        system_prompt=version.system_prompt,
-        user_prompt=version.user_prompt,
-        question=question,
-        kb_name=kb.name,
-        passages=found.passages,
-        context_window=version.deployment.context_window,
-        max_tokens=version.max_tokens,
-    )
     outcome.passages, outcome.truncated, outcome.messages = prompt.passages, prompt.truncated, prompt.messages
     yield Event("sources", outcome=outcome)
     stream = chat_stream(

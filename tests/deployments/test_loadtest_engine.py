@@ -5,9 +5,11 @@ import statistics
 import threading
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from deployments.loadtest.engine import Level, Prompt, Result, ServerGone, Target, run_level
+from deployments.loadtest.services import DEFAULT_SWEEP
 from tests.deployments.servers import PacedServer
 
 FIRST_TOKEN_MS, GAP_MS, TOKENS = 200.0, 40.0, 8
@@ -33,23 +35,44 @@ def _run(server: PacedServer, level: Level, stop: threading.Event | None = None)
     return results
 
 
-def test_measured_first_token_and_gaps_match_the_servers_delays_at_concurrency_8(paced: PacedServer) -> None:
-    # The warm-up drops the first wave, which also pays for opening the connections.
-    results = _run(paced, Level("concurrent", concurrency=8, duration_s=None, max_requests=48, warmup_s=0.3))
+def test_measured_first_token_and_gaps_match_the_servers_delays_at_the_sweeps_top_concurrency() -> None:
+    # The default concurrency sweep's last level: the engine must time as well there as at one stream. The warm-up
+    # drops the first wave, which also pays for opening the connections.
+    concurrency = int(max(DEFAULT_SWEEP["concurrency"]))
+    level = Level("concurrent", concurrency=concurrency, duration_s=None, max_requests=4 * concurrency, warmup_s=0.3)
+    server = PacedServer(PACED_FIRST_TOKEN_S=str(FIRST_TOKEN_MS / 1000), PACED_GAP_S=str(GAP_MS / 1000))
+    try:
+        results = _run(server, level)
+        kept = httpx.get(f"{server.base_url}/paced/kept").json()
+    finally:
+        server.stop()
     measured = [r for r in results if not r.warmup]
-    assert len(measured) >= 48 and all(r.ok for r in results)
+    assert len(measured) >= 4 * concurrency and all(r.ok for r in results)
     assert all(r.output_tokens == TOKENS and r.prompt_tokens == 7 for r in measured)
-    ttft = statistics.median(r.ttft_ms for r in measured if r.ttft_ms is not None)
-    gap = statistics.median(g for r in measured for g in r.gaps_ms)
+    ttft = [r.ttft_ms for r in measured if r.ttft_ms is not None]
+    gaps = [g for r in measured for g in r.gaps_ms]
     itl = statistics.median(r.itl_ms for r in measured if r.itl_ms is not None)
-    # On two busy cores the server takes longer to accept a burst of requests the more there are; that wait is part
-    # of the time to first token a user sees, and the engine sees it as the time to the response's headers.
-    after_headers = statistics.median(r.ttft_ms - r.headers_ms for r in measured if r.ttft_ms and r.headers_ms)
-    assert abs(after_headers - FIRST_TOKEN_MS) < 10, (ttft, after_headers)
-    assert abs(gap - GAP_MS) < 3, gap
-    assert abs(itl - GAP_MS) < 3, itl
     tpot = statistics.median(r.tpot_ms for r in measured if r.tpot_ms is not None)
-    assert abs(tpot - GAP_MS) < 3, tpot
+    figures = {"ttft": _spread(ttft), "gap": _spread(gaps), "itl": itl, "tpot": tpot,
+               "kept first token": _spread(kept["first_token_ms"]), "kept gap": _spread(kept["gap_ms"])}  # fmt: skip
+    # The server's own schedule, as it kept it: on cores busy enough to make it late, the failure says so.
+    assert abs(statistics.median(kept["first_token_ms"]) - FIRST_TOKEN_MS) <= 2, figures
+    assert abs(statistics.median(kept["gap_ms"]) - GAP_MS) <= 2, figures
+    # Every stream of a wave gets its token at the same instant, from this server as from vLLM's batches: the tail
+    # is wider than the median, never late by more than a burst's work.
+    assert abs(statistics.median(ttft) - FIRST_TOKEN_MS) <= 5, figures
+    assert _p95(ttft) - FIRST_TOKEN_MS <= 30, figures
+    assert abs(statistics.median(gaps) - GAP_MS) <= 5, figures
+    assert _p95(gaps) - GAP_MS <= 20, figures
+    assert abs(itl - GAP_MS) <= 5 and abs(tpot - GAP_MS) <= 5, figures
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[18]
+
+
+def _spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.1f}, p95 {_p95(values):.1f}, min {min(values):.1f} ms"
 
 
 def test_poisson_arrivals_are_seeded_and_keep_the_rate(paced: PacedServer) -> None:
