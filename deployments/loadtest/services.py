@@ -9,6 +9,7 @@ ends early once throughput stops growing or the SLA breaks.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -228,7 +229,8 @@ def loadtest_work(run: LoadTest) -> None:
         try:
             _work_levels(run, first, prompts, pool)
         finally:
-            _close_connections(pool, workers=engine.PREPARE_THREADS)
+            if run.workload == "rag":
+                _close_connections(pool, workers=engine.PREPARE_THREADS)
 
 
 def _close_connections(pool: ThreadPoolExecutor, *, workers: int) -> None:
@@ -241,7 +243,8 @@ def _close_connections(pool: ThreadPoolExecutor, *, workers: int) -> None:
         everyone.wait(timeout=30)
 
     for done in [pool.submit(close) for _ in range(workers)]:
-        done.result()
+        with contextlib.suppress(threading.BrokenBarrierError):  # a retrieval still running: its thread ends anyway
+            done.result()
 
 
 def _work_levels(run: LoadTest, first: int, prompts: Any, pool: ThreadPoolExecutor) -> None:
