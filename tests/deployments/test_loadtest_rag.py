@@ -101,7 +101,12 @@ def test_a_rag_run_retrieves_for_every_request_and_sends_the_prototypes_prompts(
 
 @pytest.mark.vllm
 def test_questions_the_prototype_declines_are_requests_without_generation(
-    transactional_db: Any, policies: KnowledgeBase, vllm_server: dict[str, str], relay: ScriptedServer, fde: Any
+    transactional_db: Any,
+    policies: KnowledgeBase,
+    vllm_server: dict[str, str],
+    relay: ScriptedServer,
+    fde: Any,
+    fde_http: Any,
 ) -> None:
     # Nothing stands out enough for a prototype that demands full answerability: every question is declined.
     prototype = make_prototype(policies, local_deployment(vllm_server), abstain_below=1.0)
@@ -118,6 +123,9 @@ def test_questions_the_prototype_declines_are_requests_without_generation(
     assert not [body for body in relay.requests if body.startswith(b"{")]  # the deployment got no generation
     (stats,) = level_stats(run=run)
     assert stats.declined == stats.requests and stats.errors == 0 and stats.pct["ttft_p50"] is None
+    page = fde_http.get(reverse("deployments:loadtest", args=[run.uuid])).content.decode()
+    assert "measured from the question, retrieval included" in page and "Claims bot v1" in page
+    assert f'<td class="text-end declined">{stats.declined}</td>' in page
 
 
 @pytest.fixture
