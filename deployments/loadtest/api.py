@@ -74,13 +74,15 @@ class RunIn(Schema):
     max_requests: int | None = None
     warmup_s: int = 0
     seed: int = 0
-    workload: Literal["synthetic", "shared_prefix", "replay"] = "synthetic"
+    workload: Literal["synthetic", "shared_prefix", "replay", "rag"] = "synthetic"
     input_tokens: int = 128
     input_tokens_sd: int = 0
     output_tokens: int = 64
     output_tokens_sd: int = 0
     fixed_output: bool = True
     prefix_tokens: int = 0
+    prototype: UUID | None = None  # the RAG workload's prototype and eval dataset, of the deployment's engagement
+    eval_dataset: UUID | None = None
 
 
 def _provider(request: HttpRequest) -> None:
@@ -124,6 +126,15 @@ def get_load_test(request: HttpRequest, uuid: UUID) -> Any:
     return {**_run_out(run), "sla": run.sla, "results": [_level_out(s) for s in level_stats(run=run)]}
 
 
+def _of_engagement(model: Any, uuid: UUID | None, deployment: Any, what: str) -> Any:
+    if uuid is None:
+        return None  # the service says the RAG workload needs one
+    found = model.objects.filter(uuid=uuid, knowledge_base__engagement_id=deployment.engagement_id).first()
+    if found is None:
+        raise HttpError(422, f"There is no {what} {uuid} in this deployment's engagement.")
+    return found
+
+
 @router.post("/", response={201: RunOut})
 def start_load_test(request: HttpRequest, payload: RunIn) -> Any:
     """Queue a load test; refused with 422 and the health check's reason when the deployment does not answer."""
@@ -133,7 +144,12 @@ def start_load_test(request: HttpRequest, payload: RunIn) -> Any:
         raise Http404("No such deployment.")
     if not deployment_user_can_edit(deployment=deployment, user=request.user):
         raise HttpError(403, "Only the engagement's team can run load tests on this deployment.")
-    fields = payload.dict(exclude={"deployment"})
+    fields = payload.dict(exclude={"deployment", "prototype", "eval_dataset"})
+    if payload.workload == "rag":
+        from rag.models import EvalDataset, Prototype
+
+        fields["prototype"] = _of_engagement(Prototype, payload.prototype, deployment, "prototype")
+        fields["eval_dataset"] = _of_engagement(EvalDataset, payload.eval_dataset, deployment, "eval dataset")
     try:
         run = loadtest_start(deployment=deployment, actor=request.user, **fields)
     except ValidationError as exc:

@@ -182,3 +182,15 @@ def test_the_service_refuses_another_engagements_choices(choices: dict[str, Any]
         )  # fmt: skip
     assert set(refused.value.message_dict) == {"prototype", "eval_dataset"}
     assert "not a prototype of" in refused.value.message_dict["prototype"][0]
+
+
+def test_the_api_refuses_another_engagements_choices(choices: dict[str, Any], fde_http: Any) -> None:
+    payload = {"deployment": str(choices["deployment"].uuid), "profile": "synchronous", "max_requests": 1,
+               "workload": "rag", "prototype": str(choices["other_prototype"].uuid),
+               "eval_dataset": str(choices["dataset"].uuid)}  # fmt: skip
+    response = fde_http.post("/api/load-tests/", payload, content_type="application/json")
+    assert response.status_code == 422 and "no prototype" in response.json()["detail"]
+    payload |= {"prototype": str(choices["prototype"].uuid), "eval_dataset": str(choices["empty"].uuid)}
+    response = fde_http.post("/api/load-tests/", payload, content_type="application/json")
+    assert response.status_code == 422 and "Empty has no ready cases" in response.json()["detail"]
+    assert not LoadTest.objects.exists()
