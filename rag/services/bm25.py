@@ -73,7 +73,7 @@ class QueryPlan:
     filter_tsquery: str = ""  # websearch_to_tsquery text when the query uses phrases or exclusions
 
 
-_TERMS_SQL = """
+TERMS_SQL = """
     SELECT q.lexeme, coalesce(array_length(q.positions, 1), 1), coalesce(t.df, 0), k.chunks, k.tokens
     FROM unnest(to_tsvector(%(config)s::regconfig, %(query)s)) q
     CROSS JOIN (SELECT coalesce(max(chunks), 0) AS chunks, coalesce(max(tokens), 0) AS tokens
@@ -98,12 +98,20 @@ def text_search_config(kb: KnowledgeBase) -> str:
     return kb.text_search_config if kb.text_search_config in TextSearchConfig.values else "simple"
 
 
+def terms_params(kb: KnowledgeBase, query: str) -> dict[str, Any]:
+    """The parameters of ``TERMS_SQL``, for callers that send it together with other statements."""
+    return {"config": text_search_config(kb), "query": query, "kb": kb.pk}
+
+
 def plan(kb: KnowledgeBase, query: str) -> QueryPlan:
     """The query's words as the base indexes them, with their document frequencies and the base's totals."""
-    config = text_search_config(kb)
     with connection.cursor() as cursor:
-        cursor.execute(_TERMS_SQL, {"config": config, "query": query, "kb": kb.pk})
-        rows = cursor.fetchall()
+        cursor.execute(TERMS_SQL, terms_params(kb, query))
+        return plan_from_rows(query, cursor.fetchall())
+
+
+def plan_from_rows(query: str, rows: list[tuple[Any, ...]]) -> QueryPlan:
+    """The plan from ``TERMS_SQL``'s rows."""
     chunks = int(rows[0][3]) if rows else 0
     tokens = int(rows[0][4]) if rows else 0
     terms = [QueryTerm(str(t), int(qtf), int(df), idf(int(df), chunks)) for t, qtf, df, _, _ in rows if df > 0]
