@@ -62,15 +62,20 @@ def _timed(
     paths: dict[str, Callable[[str], Any]], queries: list[str]
 ) -> tuple[dict[str, list[float]], dict[str, list[Any]]]:
     """Milliseconds per query for each path, the paths taking turns on every query so load spikes hit them alike,
-    and what each path returned."""
+    and what each path returned.
+
+    The order rotates from one query to the next, so no path always runs right after the same one (after the
+    cross-encoder, say, whose worker threads keep spinning on the cores for a while after it returns).
+    """
     for fn in paths.values():
         fn(queries[0])
+    names = list(paths)
     times: dict[str, list[float]] = {name: [] for name in paths}
     results: dict[str, list[Any]] = {name: [] for name in paths}
-    for q in queries:
-        for name, fn in paths.items():
+    for i, q in enumerate(queries):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
             started = time.perf_counter()
-            results[name].append(fn(q))
+            results[name].append(paths[name](q))
             times[name].append((time.perf_counter() - started) * 1000)
     return times, results
 

@@ -81,8 +81,11 @@ TERMS_SQL = """
     LEFT JOIN rag_keywordterm t ON t.knowledge_base_id = %(kb)s AND t.term = q.lexeme
 """
 
+# k1, b and avgdl are cast to float8: sent as bare literals they are numeric, and every candidate's length norm was
+# computed in arbitrary-precision arithmetic, which made hybrid search about a sixth slower at 100k chunks.
 _SCORE_SQL = """
-    SELECT c.id, sum(w.weight * u.tf / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * c.term_count / %(avgdl)s))) AS score
+    SELECT c.id, sum(w.weight * u.tf / (u.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * c.term_count
+                                                                  / %(avgdl)s::float8))) AS score
     FROM rag_chunk c JOIN rag_document d ON d.id = c.document_id
     CROSS JOIN LATERAL (
         SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf

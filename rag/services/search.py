@@ -139,7 +139,7 @@ def _vector_search(
 
     One round trip: the statements go as one string, which PostgreSQL runs as one transaction (or within the
     caller's), so the transaction-local HNSW settings hold for the vector query and end with it. Each round trip
-    counts on a query this fast: as separate statements in their own transaction, they cost five.
+    counts on a query this fast: as separate statements in their own transaction, they took five.
     """
     # Iterative scan keeps walking the graph until enough rows pass the filters (pgvector 0.8).
     statements = [
@@ -303,7 +303,7 @@ def search(
     t = time.perf_counter()
     scores = fuse(vector_hits, keyword_hits, weights=weights, method=fusion)
     ordered = sorted(scores, key=lambda cid: scores[cid].order_key)[: pool if reranker else top_k]
-    # Plain rows rather than model instances: building three models per hit cost more than the query.
+    # Plain rows rather than three model instances per hit: the hits need a few columns, not the models.
     rows = {row[0]: row for row in Chunk.objects.filter(pk__in=ordered).values_list(*_HIT_FIELDS)}
     hits = [_hit(rows[cid], scores[cid]) for cid in ordered if cid in rows]
     timings["fusion_ms"] = (time.perf_counter() - t) * 1000
