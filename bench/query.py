@@ -230,6 +230,10 @@ def _hybrid(search: Callable[..., Any], kb: Any, query: str) -> list[int]:
     return [hit.chunk_id for hit in search(knowledge_base=kb, query=query, mode="hybrid", top_k=8).hits]
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."  # str.capitalize() would lower-case HNSW and BM25
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=10_000)
@@ -345,7 +349,7 @@ def main() -> None:
         "target. The paths take turns on every query, so a load spike on the shared machine hits them alike; "
         "`make bench` re-runs it all for figures from a quiet machine.",
         "",
-        "; ".join(agreement).capitalize() + ".",
+        _sentence("; ".join(agreement)),
         "",
         "| chunks | query path | p50 ms | p95 ms | against the floor (p50 / p95) |",
         "| --- | --- | ---: | ---: | ---: |",
@@ -364,7 +368,7 @@ def main() -> None:
         "| --- | --- | ---: | ---: |",
         *sparse_rows,
         "",
-        "; ".join(sparse_notes).capitalize() + ".",
+        _sentence("; ".join(sparse_notes)),
         "",
         f"Targets: hybrid `search()` within 1.2× the floor (p50 and p95) at {args.large // 1000}k chunks: "
         f"{large_verdict}; recall@10 at least "
