@@ -73,7 +73,7 @@ class QueryPlan:
     filter_tsquery: str = ""  # websearch_to_tsquery text when the query uses phrases or exclusions
 
 
-_TERMS_SQL = """
+TERMS_SQL = """
     SELECT q.lexeme, coalesce(array_length(q.positions, 1), 1), coalesce(t.df, 0), k.chunks, k.tokens
     FROM unnest(to_tsvector(%(config)s::regconfig, %(query)s)) q
     CROSS JOIN (SELECT coalesce(max(chunks), 0) AS chunks, coalesce(max(tokens), 0) AS tokens
@@ -81,8 +81,11 @@ _TERMS_SQL = """
     LEFT JOIN rag_keywordterm t ON t.knowledge_base_id = %(kb)s AND t.term = q.lexeme
 """
 
+# k1, b and avgdl are cast to float8: sent as bare literals they are numeric, and every candidate's length norm was
+# computed in arbitrary-precision arithmetic, which made hybrid search about a sixth slower at 100k chunks.
 _SCORE_SQL = """
-    SELECT c.id, sum(w.weight * u.tf / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * c.term_count / %(avgdl)s))) AS score
+    SELECT c.id, sum(w.weight * u.tf / (u.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * c.term_count
+                                                                  / %(avgdl)s::float8))) AS score
     FROM rag_chunk c JOIN rag_document d ON d.id = c.document_id
     CROSS JOIN LATERAL (
         SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf
@@ -98,12 +101,20 @@ def text_search_config(kb: KnowledgeBase) -> str:
     return kb.text_search_config if kb.text_search_config in TextSearchConfig.values else "simple"
 
 
+def terms_params(kb: KnowledgeBase, query: str) -> dict[str, Any]:
+    """The parameters of ``TERMS_SQL``, for callers that send it together with other statements."""
+    return {"config": text_search_config(kb), "query": query, "kb": kb.pk}
+
+
 def plan(kb: KnowledgeBase, query: str) -> QueryPlan:
     """The query's words as the base indexes them, with their document frequencies and the base's totals."""
-    config = text_search_config(kb)
     with connection.cursor() as cursor:
-        cursor.execute(_TERMS_SQL, {"config": config, "query": query, "kb": kb.pk})
-        rows = cursor.fetchall()
+        cursor.execute(TERMS_SQL, terms_params(kb, query))
+        return plan_from_rows(query, cursor.fetchall())
+
+
+def plan_from_rows(query: str, rows: list[tuple[Any, ...]]) -> QueryPlan:
+    """The plan from ``TERMS_SQL``'s rows."""
     chunks = int(rows[0][3]) if rows else 0
     tokens = int(rows[0][4]) if rows else 0
     terms = [QueryTerm(str(t), int(qtf), int(df), idf(int(df), chunks)) for t, qtf, df, _, _ in rows if df > 0]
