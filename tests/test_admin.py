@@ -9,6 +9,9 @@ PROJECT_APPS = ["accounts", "engagements", "rag", "deployments", "portal"]
 NOT_IN_ADMIN = {
     "rag.KeywordCorpus": "keyword statistics kept by database triggers; editing them would corrupt the ranking",
     "rag.KeywordTerm": "the same statistics per term (and the admin cannot show composite primary keys)",
+    "deployments.ModelCallHour": "hourly sums of the call log kept by database triggers; editing them would skew "
+    "the dashboards",
+    "deployments.ModelCallHourBucket": "the same rollups' latency histograms, kept by the same triggers",
 }
 
 

@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from rag.models import (
     Answer,
+    Conversation,
     EvalCase,
     EvalDataset,
     EvalResult,
@@ -30,6 +31,22 @@ class PrototypeAdmin(admin.ModelAdmin):
     list_filter = ["knowledge_base__engagement__client"]
     search_fields = ["name"]
     inlines = [VersionInline]
+
+
+class TurnInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    fields = readonly_fields = ("question", "search_query", "status", "created_at")
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "prototype", "started_by", "created_at", "updated_at"]
+    list_filter = ["prototype__knowledge_base__engagement__client"]
+    raw_id_fields = ["started_by"]
+    inlines = [TurnInline]
 
 
 @admin.register(PrototypeVersion)
