@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 
 from engagements.selectors import engagement_list_for_user
 from rag.models import Answer, Conversation, EvalDataset, EvalRun, Feedback, Prototype, PrototypeVersion
@@ -103,7 +103,12 @@ def conversation_list_for_user(*, user: Any) -> QuerySet[Conversation]:
     return (
         Conversation.objects.filter(prototype__knowledge_base__engagement__in=_engagements(user))
         .select_related("prototype__knowledge_base__engagement", "started_by")
-        .annotate(turn_count=Count("turns"))
+        .annotate(
+            turn_count=Count("turns"),
+            first_question=Subquery(
+                Answer.objects.filter(conversation=OuterRef("pk")).order_by("created_at").values("question")[:1]
+            ),
+        )
         .order_by("-updated_at")
     )
 
