@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 from deployments.models import Deployment
 from deployments.services import deployment_save
+from jobs import services as job_services
 from rag.models import KnowledgeBase, Prototype
 from rag.prototypes.services import prototype_create
 from rag.services import ingest
@@ -25,7 +27,11 @@ CORPUS: dict[str, bytes] = {
 
 
 def index(kb: KnowledgeBase, corpus: dict[str, bytes] | None = None) -> KnowledgeBase:
-    batch = run_batch(ingest.documents_add_files(knowledge_base=kb, files=list((corpus or CORPUS).items())))
+    # Ingested here, in the test's own process and media folder: the batch's task stays off the broker, where a
+    # worker left running by another test (with another media folder) could take it first.
+    with mock.patch.object(job_services, "_send", lambda model, pk: True):
+        queued = ingest.documents_add_files(knowledge_base=kb, files=list((corpus or CORPUS).items()))
+    batch = run_batch(queued)
     assert batch.failed_count == 0, list(batch.documents.values_list("external_id", "error"))
     return kb
 
