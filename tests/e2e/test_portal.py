@@ -1,6 +1,6 @@
 """The client portal in a real browser on a 390 px phone: a client admin sees the engagement and its ROI chart,
 asks the prototype and rates the answer, shares a document and watches it ingest; no portal page scrolls sideways;
-another client's member sees none of it."""
+reads the gate review pack with its scorecard and latency charts; another client's member sees none of it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from engagements.models import Engagement
 from rag.models import Answer, Prototype
 from rag.services.knowledge_base import knowledge_base_create
 from tests.conftest import PASSWORD
+from tests.engagements.review_builders import built_by_worker, pack_evidence
 from tests.fixtures_services import login
 from tests.portal.images import png_upload
 from tests.rag.prototype_builders import index, local_deployment, make_prototype
@@ -39,7 +40,7 @@ def _overflow(page: Any) -> int:
 
 
 def test_a_client_admin_uses_the_portal_on_a_phone_and_an_outsider_sees_none_of_it(
-    page: Any, client_admin: Any, outsider: Any, prototype: Prototype, celery_worker: Any, tmp_path: Path
+    page: Any, client_admin: Any, outsider: Any, prototype: Prototype, fde: Any, celery_worker: Any, tmp_path: Path
 ) -> None:
     engagement = prototype.knowledge_base.engagement
     kb = prototype.knowledge_base
@@ -92,7 +93,14 @@ def test_a_client_admin_uses_the_portal_on_a_phone_and_an_outsider_sees_none_of_
         page.goto(url)
         page.wait_for_selector("#portal-brand")
         visited[url] = _overflow(page)
-    assert all(px <= 0 for px in visited.values()), visited
+
+    pack_evidence(engagement, fde, prototype)
+    pack = built_by_worker(engagement, fde)
+    page.goto(f"/portal/review-packs/{pack.uuid}/")
+    for section in ("evals", "roi", "latency"):
+        page.wait_for_selector(f"#pack-{section} .pack-chart .main-svg")
+    visited[page.url] = _overflow(page)
+    assert not {url: px for url, px in visited.items() if px > 0}, "pages that scroll sideways on a phone"
 
     page.context.clear_cookies()
     login(page, outsider.email, PASSWORD)
@@ -102,6 +110,7 @@ def test_a_client_admin_uses_the_portal_on_a_phone_and_an_outsider_sees_none_of_
         f"/portal/knowledge-bases/{kb.uuid}/",
         f"/portal/prototypes/{prototype.uuid}/",
         f"/portal/clients/{engagement.client.uuid}/logo/",
+        f"/portal/review-packs/{pack.uuid}/",
     ):
         response = page.goto(url)
         assert response is not None and response.status == 404, url

@@ -52,3 +52,30 @@ def make_prototype(kb: KnowledgeBase, deployment: Deployment, name: str = "Claim
         embedding_model=kb.embedding_models.first(),
         **config,
     )
+
+
+def scored_eval_run(
+    prototype: Prototype, scores: dict[str, dict[str, float]], dataset: str = "Claims questions"
+) -> Any:
+    """A finished eval run of the prototype whose cases scored ``scores`` (per case: field -> value), as the worker
+    would have stored them, without asking a model. A second run of the same dataset name reuses its cases."""
+    from rag.models import EvalResult
+    from rag.prototypes import evals
+    from rag.prototypes.datasets import eval_case_save, eval_dataset_create
+
+    kb = prototype.knowledge_base
+    scored = kb.eval_datasets.filter(name=dataset).first() or eval_dataset_create(knowledge_base=kb, name=dataset)
+    cases = {
+        key: eval_case_save(
+            dataset=scored,
+            external_id=key,
+            question=f"{key}?",
+            reference_answer="14 days",
+            relevant_documents=["handbook/claims.pdf"],
+        )
+        for key in scores
+    }
+    run = evals.eval_run_create(version=prototype.versions.get(), dataset=scored, use_judge=False, enqueue=False)
+    for key, values in scores.items():
+        EvalResult.objects.create(run=run, case=cases[key], answer=f"answer to {key}", **values)
+    return evals.eval_run_finish(run_id=run.pk)
