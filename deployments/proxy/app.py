@@ -40,11 +40,14 @@ class Gateway:
         self.rate = RateLimiter()
         self.log = CallLog()
         timeout = httpx.Timeout(settings.MODEL_READ_TIMEOUT, connect=settings.MODEL_CONNECT_TIMEOUT)
-        self.client = httpx.AsyncClient(
-            timeout=timeout, limits=httpx.Limits(max_connections=None, max_keepalive_connections=200)
-        )
+        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=None, max_keepalive_connections=200))
+        self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self.forwarder = Forwarder(
-            client=self.client, breakers=Breakers(self.redis), slots=Slots(self.redis), log=self.log
+            client=self.client,
+            transport=transport,
+            breakers=Breakers(self.redis),
+            slots=Slots(self.redis),
+            log=self.log,
         )
 
     async def close(self) -> None:

@@ -121,6 +121,45 @@ def trickle(conn: socket.socket, request: bytes) -> None:
         time.sleep(1)
 
 
+def pauses_after_first_token(conn: socket.socket, request: bytes) -> None:
+    """Streams one token, then thinks for 25 s before the rest; records in ``hung_up`` when the caller closes."""
+    conn.sendall(STREAM_HEAD + _chunk(_event("Hello")))
+    conn.settimeout(0.2)
+    deadline = time.monotonic() + 25
+    while time.monotonic() < deadline:
+        try:
+            if conn.recv(1) == b"":
+                hung_up.append(time.monotonic())
+                return
+        except TimeoutError:
+            continue
+    conn.sendall(_chunk(_event(" there")) + _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+
+
+hung_up: list[float] = []
+
+
+def drops_first_connections(drops: int) -> Behaviour:
+    """Closes the first ``drops`` connections without a word (a server restarting), then answers normally."""
+    seen: list[socket.socket] = []
+
+    def behaviour(conn: socket.socket, request: bytes) -> None:
+        seen.append(conn)
+        if len(seen) <= drops:
+            conn.close()
+            return
+        body = json.dumps({"id": "c1", "object": "chat.completion", "model": "m", "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Back again"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}).encode()  # fmt: skip
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n\r\n" + body
+        )  # fmt: skip
+        conn.close()
+
+    return behaviour
+
+
 def dies_mid_stream(conn: socket.socket, request: bytes) -> None:
     """Streams two tokens, then the process dies: the connection drops inside the chunked body."""
     conn.sendall(STREAM_HEAD + _chunk(_event("Hello")) + _chunk(_event(" there")) + b"40\r\ndata: {")

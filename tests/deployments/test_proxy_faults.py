@@ -69,6 +69,24 @@ def test_closed_port_answers_a_clear_error_and_is_logged(gateway, application, c
     assert call.status == ModelCall.Status.UNREACHABLE and call.deployment == closed_port_deployment
 
 
+def test_a_connection_dropped_before_any_answer_is_tried_again(gateway, application, scripted):
+    """Two tries fail before a byte came back (GATEWAY_CONNECT_RETRIES is 2 here): the third answers."""
+    restarting = scripted(servers.drops_first_connections(2))
+    key = make_key(application, _deployment("Restarting", restarting.base_url))
+    response = _post(gateway, key, _chat("restarting"))
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "Back again"
+    assert len(restarting.requests) == 3
+    call = wait_for(lambda: ModelCall.objects.filter(application=application).first(), message="the log row")
+    assert call.status == ModelCall.Status.OK and call.completion_tokens == 2
+
+    # one drop more than there are retries: the caller gets the error, after exactly three tries
+    gone = scripted(servers.drops_first_connections(3))
+    key = make_key(application, _deployment("Gone", gone.base_url))
+    _assert_clean_error(_post(gateway, key, _chat("gone")), 502, "model_disconnected")
+    assert len(gone.requests) == 3
+
+
 def test_wrong_or_missing_key_is_refused(gateway, application, local_deployment):
     make_key(application, local_deployment)
     missing = httpx.post(f"{gateway.base_url}/chat/completions", json=_chat("x"), timeout=10)
@@ -166,6 +184,36 @@ def test_a_server_dying_mid_stream_ends_the_stream_with_an_error(gateway, applic
     call = wait_for(lambda: ModelCall.objects.filter(application=application).first(), message="the log row")
     assert call.status == ModelCall.Status.ERROR and "model_disconnected" in call.error
     assert call.ttft_ms is not None
+
+
+def test_a_caller_hanging_up_mid_stream_frees_the_model_at_once(gateway, application, scripted):
+    """The model is between tokens for 25 s: the gateway must notice the hang-up itself, not at the next token."""
+    deployment = _deployment("Thinking", scripted(servers.pauses_after_first_token).base_url, gateway_concurrency=1)
+    key = make_key(application, deployment)
+    servers.hung_up.clear()
+    body = json.dumps({**_chat("thinking"), "stream": True}).encode()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("POST", f"{gateway.base_url}/chat/completions", content=body, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        first = next(response.iter_lines())
+        assert "Hello" in first
+        closed = time.monotonic()
+    # leaving the block closes the connection mid-answer
+
+    wait_for(lambda: servers.hung_up, timeout=10, message="the gateway to close its call to the model")
+    assert servers.hung_up[0] - closed < 5
+    call = wait_for(lambda: ModelCall.objects.filter(application=application).first(), message="the log row")
+    assert call.status == ModelCall.Status.ERROR and call.error.startswith("client_closed")
+    assert call.ttft_ms is not None
+    # its one slot is free again: the next call starts at once instead of queueing behind the hung-up one
+    with (
+        httpx.Client(timeout=5) as client,
+        client.stream("POST", f"{gateway.base_url}/chat/completions", content=body, headers=headers) as response,
+    ):
+        assert "Hello" in next(response.iter_lines())
 
 
 @pytest.mark.vllm
