@@ -4,7 +4,7 @@ import re
 from typing import Any
 
 import pytest
-from django.http import HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.test import Client as HttpClient
 
 from deployments.services import deployment_save
@@ -131,6 +131,7 @@ def test_html_and_office_originals_are_never_served_inline(
     response = _document(view, answer, name, "original=1")
 
     assert "Content-Disposition" not in response, "asked for inline, it gets the extracted text as our own page"
+    assert isinstance(response, HttpResponse)
     page = response.content.decode()
     assert "alert(document.cookie)" not in page and "<script>alert" not in page
     assert "nonce-" in response["Content-Security-Policy"]
