@@ -28,6 +28,10 @@ from jobs.models import ACTIVE_STATUSES, Job, JobStatus
 logger = logging.getLogger(__name__)
 J = TypeVar("J", bound=Job)
 MAX_ERROR_CHARS = 2000
+UNEXPECTED = (
+    "It stopped on an unexpected error. The reason is recorded for the engagement team, who can retry it; what it "
+    "did is kept."
+)
 
 
 def _send(model: type[Job], pk: int) -> bool:
@@ -61,10 +65,16 @@ def enqueue(job: Job) -> None:
     transaction.on_commit(send)
 
 
-def _close(model: type[Job], pk: int, status: str, message: str = "", **extra: Any) -> int:
+def _close(model: type[Job], pk: int, status: str, message: str = "", detail: str = "", **extra: Any) -> int:
     now = timezone.now()
     return model._default_manager.filter(pk=pk, status__in=ACTIVE_STATUSES).update(
-        status=status, finished_at=now, heartbeat_at=now, current_step="", last_error=message[:MAX_ERROR_CHARS], **extra
+        status=status,
+        finished_at=now,
+        heartbeat_at=now,
+        current_step="",
+        last_error=message[:MAX_ERROR_CHARS],
+        last_error_detail=detail[:MAX_ERROR_CHARS],
+        **extra,
     )
 
 
@@ -133,9 +143,13 @@ def finish(job: Job) -> None:
     _refresh(job)
 
 
-def fail(job: Job, message: str) -> None:
-    """Record that the job stopped; ``message`` says what went wrong and what a person can do about it."""
-    _close(type(job), job.pk, JobStatus.FAILED, message)
+def fail(job: Job, message: str, *, detail: str = "") -> None:
+    """Record that the job stopped; ``message`` says what went wrong and what a person can do about it.
+
+    A client's users may see ``message`` (their uploads are jobs); ``detail`` is the full reason, which may name
+    servers and addresses, and only provider staff see it.
+    """
+    _close(type(job), job.pk, JobStatus.FAILED, message, detail)
     _refresh(job)
 
 
@@ -148,7 +162,7 @@ def execute(model: type[J], pk: int, work: Callable[[J], None]) -> J | None:
         work(job)
     except Exception as exc:
         logger.exception("%s %s stopped", model.job_kind, pk)
-        fail(job, f"It stopped on an unexpected error: {type(exc).__name__}: {exc}. Retry it; what it did is kept.")
+        fail(job, UNEXPECTED, detail=f"It stopped on an unexpected error: {type(exc).__name__}: {exc}")
         raise
     _refresh(job)
     if job.is_active:  # work that forgot to record its outcome still ends
@@ -194,6 +208,7 @@ def retry(job: Job) -> None:
         status=JobStatus.QUEUED,
         attempts=0,
         last_error="",
+        last_error_detail="",
         current_step="",
         cancel_requested=False,
         queued_at=now,

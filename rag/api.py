@@ -15,6 +15,7 @@ from ninja import Field, File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from accounts.selectors import user_is_provider
 from config.ratelimit import Limit, enforce
 from engagements.selectors import engagement_user_can_edit
 from rag import selectors
@@ -25,6 +26,10 @@ from rag.services import ingest
 from rag.services.search import SearchError, SearchFilters, search
 
 router = Router(tags=["Knowledge bases"])
+SEARCH_UNAVAILABLE = (
+    "The search service is not answering right now. The failure is recorded for the engagement team; try again in a "
+    "few minutes."
+)
 
 
 class KnowledgeBaseOut(Schema):
@@ -70,6 +75,12 @@ class BatchOut(Schema):
     @staticmethod
     def resolve_created_at(batch: IngestionBatch) -> datetime:
         return batch.queued_at
+
+    @staticmethod
+    def resolve_last_error(batch: IngestionBatch, context: dict[str, Any]) -> str:
+        # The full reason may name servers: provider staff read it, a client's users read what happens next.
+        staff = user_is_provider(context["request"].user)
+        return batch.last_error_detail if staff and batch.last_error_detail else batch.last_error
 
 
 class SearchIn(Schema):
@@ -133,9 +144,10 @@ def _kb_out(kb: Any) -> dict[str, Any]:
     }
 
 
-def _doc_out(doc: Any) -> dict[str, Any]:
+def _doc_out(doc: Any, *, staff: bool) -> dict[str, Any]:
     return {
-        **{f: getattr(doc, f) for f in ("uuid", "external_id", "title", "status", "error", "chunk_count")},
+        **{f: getattr(doc, f) for f in ("uuid", "external_id", "title", "status", "chunk_count")},
+        "error": doc.error_detail if staff and doc.error_detail else doc.error,
         **{f: getattr(doc, f) for f in ("page_count", "content_hash", "updated_at")},
         "source": doc.source.name,
     }
@@ -151,7 +163,7 @@ def list_documents(request: HttpRequest, uuid: UUID, status: str | None = None) 
     documents = selectors.document_list_for_knowledge_base(knowledge_base=_kb(request, uuid))
     if status:
         documents = documents.filter(status=status)
-    return [_doc_out(d) for d in documents]
+    return [_doc_out(d, staff=user_is_provider(request.user)) for d in documents]
 
 
 @router.post("/knowledge-bases/{uuid}/documents", response={202: BatchOut})
@@ -196,5 +208,6 @@ def search_knowledge_base(request: HttpRequest, uuid: UUID, payload: SearchIn) -
     except SearchError as exc:
         raise HttpError(422, str(exc)) from exc
     except (EmbeddingError, RerankError) as exc:
-        raise HttpError(502, str(exc)) from exc
+        # The full reason names the endpoint's address: provider staff read it, a client's users what to do.
+        raise HttpError(502, str(exc) if user_is_provider(request.user) else SEARCH_UNAVAILABLE) from exc
     return response.as_dict()

@@ -30,8 +30,21 @@ _lock = threading.Lock()
 _e5_lock = threading.Lock()
 
 
+UNAVAILABLE = (
+    "The model that indexes documents is not answering right now, so this file is not searchable yet. The failure "
+    "is recorded for the engagement team, who index it again once the model is back; there is no need to upload it "
+    "again."
+)
+
+
 class EmbeddingError(Exception):
-    """The embedding model could not be reached or answered badly; the message says which and why."""
+    """The embedding model could not be reached or answered badly.
+
+    ``str(exc)`` says which and why, naming the endpoint's address: for provider staff only. ``public_message`` says
+    what happens next without it, for a client's users.
+    """
+
+    public_message = UNAVAILABLE
 
 
 def local_model_path() -> str:

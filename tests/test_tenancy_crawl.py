@@ -26,7 +26,10 @@ from tests.crawl import Route, candidates, owned_rows, owner_url, related_pairs,
 
 pytestmark = pytest.mark.django_db
 
-# Public by design, each with its reason. Everything else is crawled.
+# Public by design, each with its reason: the only routes an anonymous caller may get a page from. Everything else is
+# crawled, and anonymous callers must get 401, 403, 404 or the login page there. Static files are not routes of the
+# site (WhiteNoise serves them), uploaded files are served only by the permission-checked views crawled here, and
+# there are no password-reset pages.
 PUBLIC = {
     "accounts:login": "the login page itself",
     "accounts:logout": "logging out needs no rights (and would end the crawling persona's session)",
@@ -36,7 +39,6 @@ PUBLIC = {
     "admin:login": "the admin site's login page",
     "admin:logout": "logging out needs no rights",
     "admin:jsi18n": "the admin's translation catalogue, the same for everyone",
-    "home": "sends each signed-in person to their own start page",
 }
 # Routes that find their object from the form body, so an empty request cannot show the owner reaches them; they are
 # tried with every id instead.
@@ -45,6 +47,8 @@ BODY_LOOKUPS = {"engagements:unassign": "the team member to remove comes from th
 PORTAL = ("portal:",)
 # API routes are for clients' programs too; they scope by the caller, so they are tried by outsiders and anonymously.
 API = ("api:",)
+# Routes without ids where any signed-in client user sees their own things, or is sent to their own start page.
+OWN_PAGES = (*PORTAL, *API, "home")
 DENIED = {403, 404}
 
 
@@ -70,8 +74,12 @@ def _check(http: HttpClient, url: str, who: str, secrets: set[str], *, api_route
 
 
 def own_view(route: Route, who: str) -> bool:
-    """A route without ids shows each person their own things; to a client's user a provider page must still 404."""
-    return not route.params and not who.startswith("client")
+    """A portal or API route without ids shows a signed-in client user their own things; only leaks count there.
+
+    Anonymous callers have no things of their own, and a provider page without ids is still the provider's: a
+    client's user, of this client or another, must be turned away from it.
+    """
+    return not route.params and who != "anonymous" and route.name.startswith(OWN_PAGES)
 
 
 def test_no_route_gives_one_clients_objects_to_anyone_else(

@@ -37,6 +37,9 @@ from rag.models import Chunk, ChunkEmbedding, DataSource, Document, IngestionBat
 
 logger = logging.getLogger(__name__)
 UPLOAD_SOURCE_NAME = "Uploads"
+# What a client's users read when a file or a source fails for a reason whose text may name servers or paths.
+UNREADABLE = "The file could not be read. The engagement team can see why and will follow up."
+SOURCE_UNREADABLE = "The data source could not be read. The engagement team can see why and will follow up."
 
 
 def _sha256(data: bytes) -> str:
@@ -132,7 +135,7 @@ def _document_upsert(
     if error:
         doc.status, doc.error = Document.Status.FAILED, error
     else:
-        doc.status, doc.error = Document.Status.PENDING, ""
+        doc.status, doc.error, doc.error_detail = Document.Status.PENDING, "", ""
         doc.content.save(
             f"{source.knowledge_base.uuid}/{doc.uuid}{Path(file_name).suffix.lower()}", ContentFile(data), save=False
         )
@@ -314,7 +317,7 @@ def document_retry(*, document: Document, actor: Any = None) -> IngestionBatch:
         knowledge_base=document.knowledge_base, source=None, label=f"Retry of {document.external_id}", actor=actor
     )
     Document.objects.filter(pk=document.pk).update(
-        batch=batch, status=Document.Status.PENDING, error="", ingested_hash=""
+        batch=batch, status=Document.Status.PENDING, error="", error_detail="", ingested_hash=""
     )
     batch.total = 1
     batch.save(update_fields=["total"])
@@ -327,7 +330,7 @@ def knowledge_base_reindex(*, knowledge_base: KnowledgeBase, actor: Any = None) 
     """Re-chunk and re-embed every document (after a chunking change or a new embedding model)."""
     batch = _batch_new(knowledge_base=knowledge_base, source=None, label="Re-index", actor=actor)
     docs = knowledge_base.documents.exclude(content="")
-    batch.total = docs.update(batch=batch, status=Document.Status.PENDING, error="", ingested_hash="")
+    batch.total = docs.update(batch=batch, status=Document.Status.PENDING, error="", error_detail="", ingested_hash="")
     batch.save(update_fields=["total"])
     jobs.enqueue(batch)
     return batch
@@ -353,10 +356,11 @@ def _prepare(doc: Document, kb: KnowledgeBase) -> _Prepared:
     return _Prepared(document=doc, drafts=drafts, parsed=parsed)
 
 
-def _fail(batch: IngestionBatch, doc: Document, message: str) -> bool:
+def _fail(batch: IngestionBatch, doc: Document, message: str, *, detail: str = "") -> bool:
+    """Mark the document failed: ``message`` for everyone who sees it, ``detail`` (may name hosts) for staff only."""
     with transaction.atomic():
         Document.objects.filter(pk=doc.pk).update(
-            status=Document.Status.FAILED, error=message, attempts=F("attempts") + 1
+            status=Document.Status.FAILED, error=message, error_detail=detail, attempts=F("attempts") + 1
         )
         IngestionBatch.objects.filter(pk=batch.pk).update(failed_count=F("failed_count") + 1)
         return jobs.heartbeat(batch, progress=F("progress") + 1, step=f"Could not read {doc.external_id}")
@@ -392,7 +396,7 @@ def _store_document(batch: IngestionBatch, item: _Prepared, vectors: dict[int, A
         for i, chunk in enumerate(chunks)
     )
     parsed = item.parsed
-    doc.status, doc.error = Document.Status.READY, ""
+    doc.status, doc.error, doc.error_detail = Document.Status.READY, "", ""
     doc.chunk_count = len(item.drafts)
     doc.ingested_hash, doc.ingested_at = doc.content_hash, timezone.now()
     doc.mime_type = parsed.mime_type
@@ -405,8 +409,8 @@ def _store_document(batch: IngestionBatch, item: _Prepared, vectors: dict[int, A
     return jobs.heartbeat(batch, progress=F("progress") + 1, step=f"Stored {doc.external_id}")
 
 
-_STORED_FIELDS = ["status", "error", "chunk_count", "ingested_hash", "ingested_at", "mime_type", "title"]
-_STORED_FIELDS += ["page_count", "document_date", "metadata", "attempts"]
+_STORED_FIELDS = ["status", "error", "error_detail", "chunk_count", "ingested_hash", "ingested_at", "mime_type"]
+_STORED_FIELDS += ["title", "page_count", "document_date", "metadata", "attempts"]
 
 
 def _groups(docs: list[Document], kb: KnowledgeBase, batch: IngestionBatch) -> Iterable[list[_Prepared]]:
@@ -426,7 +430,8 @@ def _groups(docs: list[Document], kb: KnowledgeBase, batch: IngestionBatch) -> I
             continue
         except Exception as exc:
             logger.exception("parsing %s failed", doc.external_id)
-            if not _fail(batch, doc, f"The file could not be read: {type(exc).__name__}: {exc}"):
+            detail = f"{type(exc).__name__}: {exc}"
+            if not _fail(batch, doc, UNREADABLE, detail=f"The file could not be read: {detail}"):
                 return
             continue
         group.append(item)
@@ -450,7 +455,8 @@ def _embed_and_store(batch: IngestionBatch, group: list[_Prepared], models: list
     try:
         matrices = {m.pk: embed_documents(m, texts) for m in models}
     except EmbeddingError as exc:
-        go_on = [_fail(batch, item.document, str(exc)) for item in group]  # every one fails, then ask about stopping
+        # Every one fails, then ask about stopping.
+        go_on = [_fail(batch, item.document, exc.public_message, detail=str(exc)) for item in group]
         return all(go_on)
     offset = 0
     for item in group:
@@ -471,7 +477,7 @@ def batch_work(batch: IngestionBatch) -> None:
             source_discover(batch=batch)
         except parsers.ParseError as exc:
             DataSource.objects.filter(pk=batch.source.pk).update(last_error=str(exc))
-            jobs.fail(batch, str(exc))
+            jobs.fail(batch, SOURCE_UNREADABLE, detail=str(exc))
             return
     models = list(kb.embedding_models.all())
     docs = list(batch.documents.filter(status__in=[Document.Status.PENDING, Document.Status.PROCESSING]).order_by("pk"))

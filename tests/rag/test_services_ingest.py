@@ -169,7 +169,8 @@ def test_sql_source_that_cannot_connect_fails_the_batch_with_a_reason(kb: Knowle
         row_template="x",
     )
     batch = run_batch(ingest.source_sync(source=source))
-    assert batch.status == JobStatus.FAILED and "Cannot connect" in batch.last_error
+    assert batch.status == JobStatus.FAILED and "Cannot connect" in batch.last_error_detail
+    assert "127.0.0.1" not in batch.last_error and "could not be read" in batch.last_error
     source.refresh_from_db()
     assert "Cannot connect" in source.last_error
 
@@ -184,8 +185,8 @@ def test_sql_source_whose_query_fails_says_so(kb: KnowledgeBase, tmp_path: Path)
         row_template="x",
     )
     batch = run_batch(ingest.source_sync(source=source))
-    assert batch.status == JobStatus.FAILED and "The query failed" in batch.last_error
-    assert "missing_table" in batch.last_error
+    assert batch.status == JobStatus.FAILED and "The query failed" in batch.last_error_detail
+    assert "missing_table" in batch.last_error_detail
 
 
 def test_two_embedding_models_index_the_same_base(kb: KnowledgeBase) -> None:
@@ -219,5 +220,6 @@ def test_unreachable_embeddings_endpoint_fails_documents_with_the_reason(kb: Kno
     assert model.kind == "openai" and kb.embedding_models.count() == 2
     batch = run_batch(kb.batches.order_by("-queued_at").first())  # type: ignore[arg-type]
     doc = kb.documents.get()
-    assert doc.status == Document.Status.FAILED and "http://127.0.0.1:9/v1 failed" in doc.error
+    assert doc.status == Document.Status.FAILED and "http://127.0.0.1:9/v1 failed" in doc.error_detail
+    assert "127.0.0.1" not in doc.error and "not answering" in doc.error
     assert batch.failed_count == 1 and batch.status == JobStatus.SUCCEEDED

@@ -40,9 +40,9 @@ class Command(BaseCommand):
             f"{batch.failed_count} failed, {batch.skipped_count} unchanged."
         )
         for doc in batch.documents.filter(status="failed"):
-            self.stdout.write(self.style.WARNING(f"  {doc.external_id}: {doc.error}"))
+            self.stdout.write(self.style.WARNING(f"  {doc.external_id}: {doc.error_detail or doc.error}"))
         if batch.last_error and batch.status == "failed":
-            raise CommandError(batch.last_error)
+            raise CommandError(batch.last_error_detail or batch.last_error)
 
 
 def _knowledge_base(ref: str) -> KnowledgeBase:
