@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
 from typing import Any
 
+import psycopg
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 Check = dict[str, Any]
 
@@ -31,16 +33,19 @@ def _timed(fn: Callable[[], dict[str, Any]]) -> Check:
 
 
 def check_database() -> Check:
+    """Asked on a connection of its own, so it can run on a pool thread with a deadline (see ``check_all``)."""
+
     def probe() -> dict[str, Any]:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # Local to this transaction, so a reused connection keeps its normal timeout afterwards.
-            timeout = f"{int(settings.HEALTH_CHECK_TIMEOUT * 1000)}ms"
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
-            cursor.execute(
+        params = connection.get_connection_params()
+        with psycopg.connect(**params, autocommit=True) as conn:
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, false)", [f"{int(settings.HEALTH_CHECK_TIMEOUT * 1000)}ms"]
+            )
+            row = conn.execute(
                 "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension "
                 "WHERE extname = 'vector')"
-            )
-            server_version, pgvector = cursor.fetchone()
+            ).fetchone()
+        server_version, pgvector = row if row is not None else (None, None)
         if not pgvector:
             raise RuntimeError("the pgvector extension is not installed in this database (CREATE EXTENSION vector)")
         return {"postgres": server_version, "pgvector": pgvector}
@@ -75,19 +80,32 @@ def check_models() -> list[Check]:
     return deployment_health_report()
 
 
+# Every check runs here, so a service that hangs (a frozen database answers no packet at all, and a server-side
+# statement timeout never fires) holds one of these threads, never the request: the report is due within its
+# deadline whatever happens. A hung check's thread is reused once the service answers or its connection breaks.
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
+
+
+def _within(future: Future[Check], deadline: float) -> Check:
+    try:
+        return future.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout:
+        limit = settings.HEALTH_CHECK_TIMEOUT + 1
+        return {"ok": False, "error": f"did not answer within {limit:.0f} s", "latency_ms": limit * 1000}
+
+
 def check_all() -> dict[str, Any]:
-    database = check_database()
-    # Redis and the workers are asked side by side so one slow service costs its own timeout, not the sum of all.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        redis_future = pool.submit(check_redis)
-        worker_future = pool.submit(check_worker)
-        checks: dict[str, Any] = {
-            "database": database,
-            "redis": redis_future.result(),
-            "worker": worker_future.result(),
-            # The models' stored checks are rows in the database; with it down there is nothing to read.
-            "models": _timed_models() if database["ok"] else [],
-        }
+    """Every component side by side, each given the same deadline: one slow service costs its own timeout only."""
+    deadline = time.monotonic() + settings.HEALTH_CHECK_TIMEOUT + 1
+    database, redis_, worker = _pool.submit(check_database), _pool.submit(check_redis), _pool.submit(check_worker)
+    checks: dict[str, Any] = {
+        "database": _within(database, deadline),
+        "redis": _within(redis_, deadline),
+        "worker": _within(worker, deadline),
+    }
+    # The models' stored checks are rows in the database (read here, on the request's own connection, so a
+    # request sees what it wrote); with the database down or hanging there is nothing to read.
+    checks["models"] = _timed_models() if checks["database"]["ok"] else []
     critical_ok = checks["database"]["ok"] and checks["redis"]["ok"]
     all_ok = critical_ok and checks["worker"]["ok"] and all(m["ok"] for m in checks["models"])
     checks["status"] = "ok" if all_ok else ("degraded" if critical_ok else "down")

@@ -173,6 +173,59 @@ def test_healthz_answers_503_json_while_the_database_is_stopped(live_server, tra
         time.sleep(0.5)
 
 
+def test_healthz_answers_in_time_while_the_database_hangs(live_server, transactional_db, fde):
+    """Every PostgreSQL process frozen (SIGSTOP): no packet comes back and no server-side timeout fires.
+
+    /healthz must still answer 503 JSON within its deadline, to a provider's token too (whose check needs the
+    database), and be healthy again once the database wakes.
+    """
+    import os
+    import signal
+    import time
+
+    import httpx
+    from django.db import connection
+
+    _, raw = api_token_create(user=fde, name="monitor")
+    url = f"{live_server.url}/healthz"
+    assert httpx.get(url, headers={"Authorization": f"Bearer {raw}"}, timeout=10).status_code == 200
+    frozen = _postgres_processes(_pgdata(connection))
+    assert frozen, "found no PostgreSQL process to freeze"
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        for headers in ({}, {"Authorization": f"Bearer {raw}"}):
+            started = time.monotonic()
+            response = httpx.get(url, headers=headers, timeout=30)
+            assert time.monotonic() - started < 8
+            assert response.status_code == 503
+            assert response.headers["Content-Type"] == "application/json"
+            assert json.loads(response.content)["components"]["database"] == "down"
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while httpx.get(url, timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "/healthz did not recover after the database woke"
+        time.sleep(0.5)
+
+
+def _postgres_processes(pgdata):
+    """The postmaster of ``pgdata`` and every process it started."""
+    from pathlib import Path
+
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
+
+
 def _pgdata(connection):
     from pathlib import Path
 
