@@ -233,6 +233,8 @@ GATEWAY_BREAKER_RESET_SECONDS = env.float("GATEWAY_BREAKER_RESET_SECONDS", defau
 GATEWAY_QUEUE_TIMEOUT = env.float("GATEWAY_QUEUE_TIMEOUT", default=30.0)
 GATEWAY_KEY_CACHE_SECONDS = env.float("GATEWAY_KEY_CACHE_SECONDS", default=5.0)
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+# Calls with keys that are not valid, per address and minute, before that address is refused for the rest of it.
+GATEWAY_BAD_KEYS_PER_MINUTE = env.int("GATEWAY_BAD_KEYS_PER_MINUTE", default=20)
 # A modest stream of real calls through the gateway to the local model, so a new install's dashboards fill.
 DEMO_TRAFFIC = env.bool("DEMO_TRAFFIC", default=DEVELOPMENT)
 DEMO_TRAFFIC_INTERVAL = env.float("DEMO_TRAFFIC_INTERVAL", default=30.0)

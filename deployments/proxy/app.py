@@ -24,8 +24,8 @@ from deployments.models import Priority
 from deployments.proxy.calllog import CallLog
 from deployments.proxy.errors import GatewayError
 from deployments.proxy.forward import Call, Forwarder
-from deployments.proxy.guards import Breakers, RateLimiter, Slots
-from deployments.proxy.routes import KeyInfo, key_lookup
+from deployments.proxy.guards import Breakers, KeyGuesses, RateLimiter, Slots
+from deployments.proxy.routes import KeyInfo, key_cached, key_lookup
 
 logger = logging.getLogger("deployments.proxy")
 
@@ -38,6 +38,7 @@ class Gateway:
     def __init__(self) -> None:
         self.redis = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
         self.rate = RateLimiter()
+        self.guesses = KeyGuesses()
         self.log = CallLog()
         timeout = httpx.Timeout(settings.MODEL_READ_TIMEOUT, connect=settings.MODEL_CONNECT_TIMEOUT)
         transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=None, max_keepalive_connections=200))
@@ -70,8 +71,15 @@ async def _authenticate(request: Request) -> KeyInfo:
             "with api_key=...). Your FDE creates keys under Deployments → Client applications.",
             kind="authentication_error",
         )
+    info = key_cached(raw.strip())
+    if info is not None:
+        return info  # a key in use: the common case costs nothing more
+    address = request.client.host if request.client else ""
+    guesses = _gateway(request).guesses
+    await guesses.refuse_if_locked(address)
     info = await key_lookup(raw.strip())
     if info is None:
+        await guesses.failed(address)
         raise GatewayError(
             401,
             "invalid_api_key",

@@ -1,6 +1,7 @@
 """What stands around each upstream call, with its state in Redis so every gateway process shares it.
 
-- a rate limit per key: the ``limits`` package's moving window on its async Redis storage;
+- a rate limit per key: the ``limits`` package's moving window on its async Redis storage, and the same per
+  address for calls with keys that are not valid (guessing);
 - a circuit breaker per deployment: ``purgatory``'s async breaker on its Redis unit of work (open after
   ``GATEWAY_BREAKER_FAILURES`` failures in a row, half-open after ``GATEWAY_BREAKER_RESET_SECONDS``), with one probe
   at a time while half-open, claimed with a Redis ``SET NX``, so a recovering server gets one call, not a stampede;
@@ -56,6 +57,37 @@ class RateLimiter:
             kind="rate_limit_error",
             retry_after=max(1.0, stats.reset_time - time.time()),
             log_status="",  # not a model call: nothing was sent
+        )
+
+
+class KeyGuesses:
+    """Refuses an address that keeps sending keys that are not valid: the moving window again, per address."""
+
+    def __init__(self) -> None:
+        storage = RedisStorage("async+" + settings.REDIS_URL, key_prefix=_key("badkeys"), implementation="redispy")
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.item = RateLimitItemPerMinute(settings.GATEWAY_BAD_KEYS_PER_MINUTE)
+
+    async def refuse_if_locked(self, address: str) -> None:
+        if not await self.limiter.test(self.item, address):
+            await self._refuse(address)
+
+    async def failed(self, address: str) -> None:
+        """Count one call with a key that is not valid; refuses the caller when that was one too many."""
+        if not await self.limiter.hit(self.item, address):
+            await self._refuse(address)
+
+    async def _refuse(self, address: str) -> None:
+        stats = await self.limiter.get_window_stats(self.item, address)
+        raise GatewayError(
+            429,
+            "too_many_invalid_keys",
+            f"More than {self.item.amount} calls with keys that are not valid came from this address in a minute, "
+            "so it is refused until the number of seconds in the Retry-After header has passed. Check that your "
+            "program sends the whole key your FDE gave you.",
+            kind="rate_limit_error",
+            retry_after=max(1.0, stats.reset_time - time.time()),
+            log_status="",
         )
 
 

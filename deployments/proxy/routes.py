@@ -113,6 +113,12 @@ def _load(digest: str) -> KeyInfo | None:
 _cache: dict[str, tuple[float, KeyInfo | None]] = {}
 
 
+def key_cached(raw: str) -> KeyInfo | None:
+    """The key's details when this process already knows it is valid; no database, no Redis."""
+    hit = _cache.get(key_digest(raw))
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 async def key_lookup(raw: str) -> KeyInfo | None:
     digest = key_digest(raw)
     now = time.monotonic()

@@ -98,6 +98,37 @@ def test_wrong_or_missing_key_is_refused(gateway, application, local_deployment)
         openai.OpenAI(base_url=gateway.base_url, api_key="fgw-wrong", max_retries=0).models.list()
 
 
+@pytest.fixture
+def guarded_gateway(django_db_setup: Any, django_db_blocker: Any) -> Iterator[GatewayProcess]:
+    """A gateway of its own, with its own Redis keys: its lockout of 127.0.0.1 must not reach the other tests."""
+    gateway = GatewayProcess(
+        session_database_url(),
+        **{**GATEWAY_TEST_SETTINGS, "GATEWAY_BAD_KEYS_PER_MINUTE": "3", "GATEWAY_KEY_CACHE_SECONDS": "60",
+           "REDIS_KEY_PREFIX": f"guesses-{time.time_ns()}"},
+    )  # fmt: skip
+    yield gateway
+    gateway.stop()
+
+
+def test_an_address_guessing_keys_is_refused_for_a_minute(guarded_gateway, application, closed_port_deployment):
+    in_use = make_key(application, closed_port_deployment)
+    unused = make_key(application, closed_port_deployment)
+    models = f"{guarded_gateway.base_url}/models"
+    assert httpx.get(models, headers={"Authorization": f"Bearer {in_use}"}, timeout=10).status_code == 200
+
+    for attempt in range(3):
+        response = httpx.get(models, headers={"Authorization": f"Bearer fgw-guess-{attempt}"}, timeout=10)
+        _assert_clean_error(response, 401, "invalid_api_key")
+    response = httpx.get(models, headers={"Authorization": "Bearer fgw-guess-3"}, timeout=10)
+    message = _assert_clean_error(response, 429, "too_many_invalid_keys")
+    assert "keys that are not valid" in message and 1 <= int(response.headers["Retry-After"]) <= 60
+    # a real key that was never used from here is refused too while the address is locked out...
+    response = httpx.get(models, headers={"Authorization": f"Bearer {unused}"}, timeout=10)
+    _assert_clean_error(response, 429, "too_many_invalid_keys")
+    # ...but the key this program is already working with is not interrupted
+    assert httpx.get(models, headers={"Authorization": f"Bearer {in_use}"}, timeout=10).status_code == 200
+
+
 def test_a_revoked_key_stops_working(gateway, application, local_deployment):
     from deployments.applications import gateway_key_revoke
     from deployments.models import GatewayKey
