@@ -20,6 +20,7 @@ from jobs import registry, selectors, services
 from jobs.forms import JobFilterForm
 from jobs.inspection import queue_state
 from jobs.models import Job
+from jobs.periodic import periodic_states
 
 
 def _get_job(request: HttpRequest, kind: str, uuid: Any, *, write: bool = False) -> Job:
@@ -93,5 +94,6 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "job_editable_engagements": selectors.job_editable_engagement_ids(user=request.user),
         "queue": queue_state(),
     }
-    template = "jobs/_table.html" if getattr(request, "htmx", False) else "jobs/list.html"
-    return render(request, template, context)
+    if getattr(request, "htmx", False):
+        return render(request, "jobs/_table.html", context)
+    return render(request, "jobs/list.html", {**context, "periodic": periodic_states()})

@@ -29,7 +29,9 @@ def dashboard_context(deployment: Any, window: TimeRange) -> dict[str, Any]:
         deployment=deployment, start=window.start, end=window.end, step=step, gateway=gateway, server=server
     )
     has_data = bool(gateway.t or server.t)
+    last_scrape = deployment.server_samples.order_by("-scraped_at").only("scraped_at", "ok", "error").first()
     return {
+        "last_scrape": last_scrape,
         "window": window,
         "ranges": [(k, label) for k, (label, _) in RANGES.items()],
         "step_minutes": int(step.total_seconds() // 60),

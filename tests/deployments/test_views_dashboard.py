@@ -160,3 +160,18 @@ def test_the_plan_page_shows_launch_files_and_downloads_them(fde_http, busy):
     download = fde_http.get(f"/deployments/{busy.uuid}/launch/kubernetes/")
     assert download["Content-Disposition"] == 'attachment; filename="claims-model-kubernetes.yaml"'
     assert fde_http.get(f"/deployments/{busy.uuid}/launch/nothing/").status_code == 404
+
+
+def test_a_failed_scrape_of_the_server_says_why_on_the_dashboard(fde_http, busy):
+    """A real scrape of a closed port: the error is kept with the sample and shown until a scrape succeeds."""
+    from deployments.scrape import server_metrics_scrape
+    from tests.deployments.servers import free_port
+
+    url = f"/deployments/{busy.uuid}/"
+    assert 'id="last-scrape-failed"' not in fde_http.get(url).content.decode()
+    busy.base_url = f"http://127.0.0.1:{free_port()}/v1"
+    busy.save(update_fields=["base_url"])
+    sample = server_metrics_scrape(deployment=busy)
+    assert not sample.ok and sample.error
+    html = fde_http.get(url).content.decode()
+    assert 'id="last-scrape-failed"' in html and sample.error[:40] in html
