@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 import redis.asyncio as aioredis
 from django.conf import settings
 from starlette.applications import Starlette
@@ -40,12 +40,18 @@ class Gateway:
         self.rate = RateLimiter()
         self.guesses = KeyGuesses()
         self.log = CallLog()
-        timeout = httpx.Timeout(settings.MODEL_READ_TIMEOUT, connect=settings.MODEL_CONNECT_TIMEOUT)
-        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=None, max_keepalive_connections=200))
-        self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        # Per read and per connection attempt; the overall deadline per call is the forwarder's own.
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.MODEL_CONNECT_TIMEOUT, sock_read=settings.MODEL_READ_TIMEOUT
+        )
+        # No cap on connections (a deployment's concurrency cap is the gateway's own); an idle connection is let go
+        # before the servers' own keep-alive (5 s in uvicorn and vLLM) drops it; model servers are called directly,
+        # never through the environment's proxy settings.
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=4), timeout=timeout, trust_env=False
+        )
         self.forwarder = Forwarder(
-            client=self.client,
-            transport=transport,
+            session=self.session,
             breakers=Breakers(self.redis),
             slots=Slots(self.redis),
             log=self.log,
@@ -53,7 +59,7 @@ class Gateway:
 
     async def close(self) -> None:
         await self.log.stop()
-        await self.client.aclose()
+        await self.session.close()
         await self.redis.aclose()
 
 
