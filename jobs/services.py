@@ -90,6 +90,16 @@ def _owned(job: Job) -> Q:
     return Q(pk=job.pk, attempts=attempts, started_at=started_at)
 
 
+def held(job: Job, fresh: J) -> J:
+    """``fresh``, the job's row read again (with its related rows, say), holding the claim of ``job``.
+
+    Work that reads its row again passes it through here, so its heartbeats still know whose claim they carry.
+    """
+    claim_held = getattr(job, "_claimed_attempt", (job.attempts, job.started_at))
+    fresh._claimed_attempt = claim_held  # type: ignore[attr-defined]
+    return fresh
+
+
 def _gave_up_message(job: Job) -> str:
     return (
         f"It stopped {job.attempts} times without finishing (its worker was lost or timed out each time), so it "

@@ -175,6 +175,26 @@ def test_a_worker_whose_job_was_taken_over_is_told_to_stop_and_its_outcome_is_ig
     assert IngestionBatch.objects.get(pk=batch.pk).status == JobStatus.SUCCEEDED
 
 
+def test_an_evaluation_taken_over_is_not_ended_by_its_first_worker(kb: KnowledgeBase) -> None:
+    from deployments.services import deployment_save
+    from rag.models import EvalResult
+    from rag.prototypes import evals
+    from rag.prototypes.datasets import eval_case_save, eval_dataset_create
+    from tests.rag.prototype_builders import make_prototype
+
+    prototype = make_prototype(kb, deployment_save(name="Any", base_url="http://127.0.0.1:9/v1", served_model_name="m"))
+    dataset = eval_dataset_create(knowledge_base=kb, name="Scored")
+    case = eval_case_save(dataset=dataset, external_id="c1", question="Deadline?", reference_answer="14 days")
+    run = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, use_judge=False, enqueue=False)
+    EvalResult.objects.create(run=run, case=case, hit=1, f1=1.0, answer="14 days", total_ms=100)  # already scored
+    first = services.claim(EvalRun, run.pk)
+    assert first is not None and services.claim(EvalRun, run.pk, take_over=True) is not None
+
+    evals.eval_run_work(first)  # the first worker reaches its end (nothing left to score) while the second one runs
+
+    assert EvalRun.objects.get(pk=run.pk).status == JobStatus.RUNNING
+
+
 def test_a_worker_from_before_a_retry_cannot_touch_the_retried_job(
     batch: IngestionBatch, django_capture_on_commit_callbacks: Any
 ) -> None:
