@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -14,6 +15,24 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 HEARTBEAT_KEY = "fde:worker-heartbeat:{queue}:{hostname}"
+logger = logging.getLogger(__name__)
+
+
+def tasks_outlasting_visibility_timeout(timeout: int | None = None) -> list[str]:
+    """The tasks whose hard time limit reaches the broker's visibility timeout (``timeout``: the configured one).
+
+    Redis hands such a task's message to a second worker while the first may still run it; the first then stops at
+    its next heartbeat, but the work done since its last step is lost and redone.
+    """
+    app.loader.import_default_modules()
+    if timeout is None:
+        timeout = app.conf.broker_transport_options.get("visibility_timeout", 3600)
+    default = app.conf.task_time_limit or 0
+    return sorted(
+        name
+        for name, task in app.tasks.items()
+        if not name.startswith("celery.") and (task.time_limit or default) >= timeout
+    )
 
 
 def _record_heartbeat(hostname: str) -> None:
@@ -29,6 +48,12 @@ def _record_heartbeat(hostname: str) -> None:
 @worker_ready.connect
 def _on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
     _record_heartbeat(sender.hostname)
+    if outlasting := tasks_outlasting_visibility_timeout():
+        logger.error(
+            "CELERY_VISIBILITY_TIMEOUT is not longer than the time limit of %s: raise it, or such a task can be "
+            "handed to a second worker while it runs",
+            ", ".join(outlasting),
+        )
 
 
 @heartbeat_sent.connect

@@ -9,6 +9,8 @@ from jobs import registry
 from jobs.models import JobStatus
 
 AGES = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1), "month": timedelta(days=31)}
+# "older-hour" and the like: work queued longer ago than that and, with a status, still queued or running (stuck).
+OLDER = "older-"
 
 
 class JobFilterForm(forms.Form):
@@ -23,6 +25,9 @@ class JobFilterForm(forms.Form):
             ("day", "… day"),
             ("week", "… week"),
             ("month", "… month"),
+            (f"{OLDER}hour", "Queued over an hour ago"),
+            (f"{OLDER}day", "… over a day ago"),
+            (f"{OLDER}week", "… over a week ago"),
         ],
     )
 
@@ -45,4 +50,5 @@ class JobFilterForm(forms.Form):
             "status": data["status"],
             "engagement": data["engagement"] or None,
             "within": AGES.get(data["age"]),
+            "older_than": AGES.get(data["age"].removeprefix(OLDER)) if data["age"].startswith(OLDER) else None,
         }

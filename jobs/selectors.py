@@ -54,9 +54,13 @@ def job_list_for_user(
     status: str = "",
     engagement: uuid_lib.UUID | str | None = None,
     within: timedelta | None = None,
+    older_than: timedelta | None = None,
     limit: int = 200,
 ) -> list[Job]:
-    """Newest first across every kind: a constant number of queries per kind."""
+    """Newest first across every kind: a constant number of queries per kind.
+
+    ``within`` keeps the jobs queued since that long ago, ``older_than`` those queued before it (stuck work).
+    """
     rows: list[Job] = []
     for name, model in registry.kinds().items():
         if kind and name != kind:
@@ -68,6 +72,8 @@ def job_list_for_user(
             qs = qs.filter(engagement__uuid=engagement)
         if within is not None:
             qs = qs.filter(queued_at__gte=timezone.now() - within)
+        if older_than is not None:
+            qs = qs.filter(queued_at__lt=timezone.now() - older_than)
         rows.extend(qs.order_by("-queued_at")[:limit])
     rows.sort(key=lambda job: job.queued_at, reverse=True)
     return rows[:limit]

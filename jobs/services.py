@@ -65,17 +65,39 @@ def enqueue(job: Job) -> None:
     transaction.on_commit(send)
 
 
-def _close(model: type[Job], pk: int, status: str, message: str = "", detail: str = "", **extra: Any) -> int:
+def _close(
+    model: type[Job], pk: int, status: str, message: str = "", detail: str = "", *, owner: Q | None = None
+) -> int:
     now = timezone.now()
-    return model._default_manager.filter(pk=pk, status__in=ACTIVE_STATUSES).update(
+    return model._default_manager.filter(owner or Q(), pk=pk, status__in=ACTIVE_STATUSES).update(
         status=status,
         finished_at=now,
         heartbeat_at=now,
         current_step="",
         last_error=message[:MAX_ERROR_CHARS],
         last_error_detail=detail[:MAX_ERROR_CHARS],
-        **extra,
     )
+
+
+def _owned(job: Job) -> Q:
+    """The row as long as this worker still holds it: the attempt it claimed is the row's latest.
+
+    A worker that took the job over (its message came back while this one still ran) counted another attempt, so
+    this worker's heartbeats then say stop and its outcome is not recorded over the new worker's. The start time
+    tells apart the same attempt number after a retry, which counts attempts from zero again.
+    """
+    attempts, started_at = getattr(job, "_claimed_attempt", (job.attempts, job.started_at))
+    return Q(pk=job.pk, attempts=attempts, started_at=started_at)
+
+
+def held(job: Job, fresh: J) -> J:
+    """``fresh``, the job's row read again (with its related rows, say), holding the claim of ``job``.
+
+    Work that reads its row again passes it through here, so its heartbeats still know whose claim they carry.
+    """
+    claim_held = getattr(job, "_claimed_attempt", (job.attempts, job.started_at))
+    fresh._claimed_attempt = claim_held  # type: ignore[attr-defined]
+    return fresh
 
 
 def _gave_up_message(job: Job) -> str:
@@ -107,13 +129,15 @@ def claim(model: type[J], pk: int, *, take_over: bool = False) -> J | None:
         job.started_at = job.started_at or now
         job.finished_at, job.current_step = None, ""
         job.save(update_fields=["status", "attempts", "heartbeat_at", "started_at", "finished_at", "current_step"])
+    job._claimed_attempt = (job.attempts, job.started_at)  # type: ignore[attr-defined]  # see _owned
     return job
 
 
 def heartbeat(job: Job, *, progress: Any = None, total: int | None = None, step: str | None = None) -> bool:
-    """Record that the job is alive (and how far it got); False when a cancel was requested: stop at this step.
+    """Record that the job is alive (and how far it got); False when this worker should stop at this step.
 
-    ``progress`` may be a number or an expression such as ``F("progress") + 1``.
+    It stops when a cancel was requested, when the row was deleted, or when another worker took the job over (then
+    nothing is recorded). ``progress`` may be a number or an expression such as ``F("progress") + 1``.
     """
     values: dict[str, Any] = {"heartbeat_at": timezone.now()}
     if progress is not None:
@@ -123,23 +147,27 @@ def heartbeat(job: Job, *, progress: Any = None, total: int | None = None, step:
     if step is not None:
         values["current_step"] = job.current_step = step[:300]
     model = type(job)
-    model._default_manager.filter(pk=job.pk).update(**values)
-    row = model._default_manager.filter(pk=job.pk).values_list("progress", "cancel_requested").first()
+    owned = model._default_manager.filter(_owned(job))
+    if not owned.update(**values) and model._default_manager.filter(pk=job.pk).exists():
+        logger.warning("%s %s was taken over by another worker; this one stops", model.job_kind, job.pk)
+        return False
+    row = owned.values_list("progress", "cancel_requested").first()
     # A row deleted under a running job (its knowledge base removed) means stop.
     job.progress, job.cancel_requested = row if row is not None else (job.progress, True)
     return not job.cancel_requested
 
 
 def finish(job: Job) -> None:
-    """Record the end of the work: succeeded, or cancelled when a cancel was requested while it ran."""
-    model = type(job)
+    """Record the end of the work: succeeded, or cancelled when a cancel was requested while it ran.
+
+    Nothing changes when another worker took the job over: that worker records the outcome.
+    """
+    active = type(job)._default_manager.filter(_owned(job), status__in=ACTIVE_STATUSES)
     now = timezone.now()
-    if not model._default_manager.filter(pk=job.pk, status__in=ACTIVE_STATUSES, cancel_requested=False).update(
+    if not active.filter(cancel_requested=False).update(
         status=JobStatus.SUCCEEDED, finished_at=now, heartbeat_at=now, current_step=""
     ):
-        model._default_manager.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(
-            status=JobStatus.CANCELLED, finished_at=now, heartbeat_at=now, current_step=""
-        )
+        active.update(status=JobStatus.CANCELLED, finished_at=now, heartbeat_at=now, current_step="")
     _refresh(job)
 
 
@@ -147,9 +175,9 @@ def fail(job: Job, message: str, *, detail: str = "") -> None:
     """Record that the job stopped; ``message`` says what went wrong and what a person can do about it.
 
     A client's users may see ``message`` (their uploads are jobs); ``detail`` is the full reason, which may name
-    servers and addresses, and only provider staff see it.
+    servers and addresses, and only provider staff see it. Nothing changes when another worker took the job over.
     """
-    _close(type(job), job.pk, JobStatus.FAILED, message, detail)
+    _close(type(job), job.pk, JobStatus.FAILED, message, detail, owner=_owned(job))
     _refresh(job)
 
 
@@ -173,8 +201,10 @@ def execute(model: type[J], pk: int, work: Callable[[J], None]) -> J | None:
 def _redelivered() -> bool:
     """Whether the running task's message came back from the broker because the worker holding it was lost.
 
-    Such a job is taken over at once instead of waiting for the sweeper: the broker only redelivers a message
-    whose consumer went away without acknowledging it.
+    Such a job is taken over at once instead of waiting for the sweeper. The broker puts a message back when the
+    pool process running it dies (the worker rejects it) and when the broker's visibility timeout passes without
+    an acknowledgement; the timeout is longer than any job task's time limit (config/settings.py), and should a
+    live worker still hold the job, its next heartbeat tells it to stop (see ``_owned``).
     """
     request = getattr(current_task, "request", None)
     delivery_info = getattr(request, "delivery_info", None) or {}

@@ -215,7 +215,7 @@ def loadtest_work(run: LoadTest) -> None:
     Ends early, keeping every request measured, when a stop is requested, when the server stops answering, or when a
     sweep's throughput stops growing or its SLA breaks.
     """
-    run = LoadTest.objects.select_related("deployment", "engagement").get(pk=run.pk)
+    run = jobs.held(run, LoadTest.objects.select_related("deployment", "engagement").get(pk=run.pk))
     first = run.progress
     LoadTestRequest.objects.filter(run=run, level__gte=first).delete()  # a half-done level from a lost worker
     try:

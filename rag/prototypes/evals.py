@@ -62,7 +62,9 @@ def eval_run_work(run: EvalRun) -> None:
 
     Between cases the run beats its heart; when a cancel was requested it stops there, keeping the scored cases.
     """
-    run = EvalRun.objects.select_related("version__prototype__knowledge_base", "version__deployment").get(pk=run.pk)
+    run = jobs.held(
+        run, EvalRun.objects.select_related("version__prototype__knowledge_base", "version__deployment").get(pk=run.pk)
+    )
     done = set(run.results.values_list("case_id", flat=True))
     cases = run.dataset.cases.filter(status=EvalCase.Status.READY).exclude(pk__in=done).order_by("pk")
     if run.use_judge and not run.judge_check:
@@ -73,7 +75,8 @@ def eval_run_work(run: EvalRun) -> None:
         eval_case_score(run=run, case=case)
         done.add(case.pk)
     jobs.heartbeat(run, progress=len(done), step="Aggregating the metrics")
-    eval_run_finish(run_id=run.pk)
+    # This worker's own row, not one read again: should another worker have taken the run over, it records the end.
+    jobs.finish(eval_run_aggregate(run=run))
 
 
 def eval_run_execute(*, run_id: int) -> EvalRun | None:

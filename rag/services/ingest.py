@@ -469,7 +469,7 @@ def _embed_and_store(batch: IngestionBatch, group: list[_Prepared], models: list
 
 def batch_work(batch: IngestionBatch) -> None:
     """Process a claimed (running) batch to the end or to a cancel; safe to run again after a crash."""
-    batch = IngestionBatch.objects.select_related("knowledge_base", "source").get(pk=batch.pk)
+    batch = jobs.held(batch, IngestionBatch.objects.select_related("knowledge_base", "source").get(pk=batch.pk))
     kb = batch.knowledge_base
     if batch.source and batch.source.kind in {DataSource.Kind.FOLDER, DataSource.Kind.SQL}:
         jobs.heartbeat(batch, step=f"Reading {batch.source.name}")

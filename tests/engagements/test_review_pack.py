@@ -256,3 +256,44 @@ def test_cancelling_a_queued_pack_cancels_it_and_retry_queues_it_again(
     fde_http.post(reverse("jobs:retry", args=[ReviewPack.job_kind, pack.uuid]))
     pack.refresh_from_db()
     assert (pack.status, pack.cancel_requested) == ("queued", False)
+
+
+@pytest.mark.django_db
+def test_cancelling_a_pack_while_it_builds_stops_it_at_the_next_section_and_shares_nothing(
+    engagement: Any, fde: Any, fde_http: Any, client_member: Any, monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    import dataclasses
+
+    from engagements.review import pdf, services
+    from engagements.review.selectors import review_pack_latest
+    from tests.conftest import _logged_in
+
+    stakeholder_create(engagement=engagement, actor=fde, name="Wai", role="sponsor", email="wai@acme.test")
+    shared = finished_pack(engagement, fde)
+    pack = review_pack_request(engagement=engagement, actor=fde)
+    built: list[str] = []
+    sections = services.all_sections()
+
+    def building(section: Any) -> Any:
+        def fn(ctx: Any) -> Any:
+            built.append(section.key)
+            if len(built) == 1:  # the team presses Cancel while the first section is being built
+                fde_http.post(reverse("jobs:cancel", args=[ReviewPack.job_kind, pack.uuid]))
+            return section.fn(ctx)
+
+        return dataclasses.replace(section, fn=fn)
+
+    monkeypatch.setattr(services, "all_sections", lambda: [building(s) for s in sections])
+    monkeypatch.setattr(pdf, "print_pdf", lambda *args, **kwargs: pytest.fail("a cancelled pack was printed"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_pack_execute(pack_id=pack.pk)
+
+    pack.refresh_from_db()
+    assert len(sections) > 1 and built == [sections[0].key]
+    assert (pack.status, pack.cancel_requested, pack.progress) == ("cancelled", True, 1)
+    assert pack.content == {} and not pack.pdf and pack.finished_at is not None
+    # Nothing was published: no e-mail, no "shared" in the feed, the portal keeps offering the last built version.
+    assert mail.outbox == [] and not Activity.objects.filter(verb__contains="shared the", target="v2").exists()
+    assert review_pack_latest(engagement=engagement, phase=pack.phase) == shared
+    assert _logged_in(client_member).get(reverse("portal:review_pack", args=[pack.uuid])).status_code == 404

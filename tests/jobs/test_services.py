@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from config.celery import app, tasks_outlasting_visibility_timeout
 from engagements.models import Engagement
 from jobs import registry, services
 from jobs.models import JobStatus
@@ -152,6 +153,73 @@ def test_the_sweeper_sends_again_a_queued_job_whose_message_was_lost(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert services.sweep()["ingestion"] == []  # sent just now: not again until it is silent once more
     assert callbacks == []
+
+
+def test_a_worker_whose_job_was_taken_over_is_told_to_stop_and_its_outcome_is_ignored(batch: IngestionBatch) -> None:
+    first = services.claim(IngestionBatch, batch.pk)
+    assert first is not None and services.heartbeat(first, progress=1) is True
+    # The message came back while the first worker still ran (a visibility timeout): a second worker takes over.
+    second = services.claim(IngestionBatch, batch.pk, take_over=True)
+    assert second is not None and second.attempts == 2
+
+    assert services.heartbeat(first, progress=5, step="Reading z.txt") is False
+    services.fail(first, "The first worker's error")
+    first.refresh_from_db()  # as execute does before recording a forgotten outcome: the claim is still the first's
+    services.finish(first)
+
+    row = IngestionBatch.objects.get(pk=batch.pk)
+    assert (row.status, row.progress, row.last_error, row.attempts) == (JobStatus.RUNNING, 1, "", 2)
+    assert row.current_step != "Reading z.txt" and row.finished_at is None
+    assert services.heartbeat(second, progress=2) is True
+    services.finish(second)
+    assert IngestionBatch.objects.get(pk=batch.pk).status == JobStatus.SUCCEEDED
+
+
+def test_an_evaluation_taken_over_is_not_ended_by_its_first_worker(kb: KnowledgeBase) -> None:
+    from deployments.services import deployment_save
+    from rag.models import EvalResult
+    from rag.prototypes import evals
+    from rag.prototypes.datasets import eval_case_save, eval_dataset_create
+    from tests.rag.prototype_builders import make_prototype
+
+    prototype = make_prototype(kb, deployment_save(name="Any", base_url="http://127.0.0.1:9/v1", served_model_name="m"))
+    dataset = eval_dataset_create(knowledge_base=kb, name="Scored")
+    case = eval_case_save(dataset=dataset, external_id="c1", question="Deadline?", reference_answer="14 days")
+    run = evals.eval_run_create(version=prototype.versions.get(), dataset=dataset, use_judge=False, enqueue=False)
+    EvalResult.objects.create(run=run, case=case, hit=1, f1=1.0, answer="14 days", total_ms=100)  # already scored
+    first = services.claim(EvalRun, run.pk)
+    assert first is not None and services.claim(EvalRun, run.pk, take_over=True) is not None
+
+    evals.eval_run_work(first)  # the first worker reaches its end (nothing left to score) while the second one runs
+
+    assert EvalRun.objects.get(pk=run.pk).status == JobStatus.RUNNING
+
+
+def test_a_worker_from_before_a_retry_cannot_touch_the_retried_job(
+    batch: IngestionBatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    old = services.claim(IngestionBatch, batch.pk)
+    assert old is not None
+    IngestionBatch.objects.filter(pk=batch.pk).update(status=JobStatus.FAILED, started_at=timezone.now() - timedelta(1))
+    with django_capture_on_commit_callbacks(execute=False):
+        services.retry(IngestionBatch.objects.get(pk=batch.pk))
+    new = services.claim(IngestionBatch, batch.pk)
+    assert new is not None and new.attempts == old.attempts == 1  # the same attempt number, another claim
+
+    assert services.heartbeat(old, progress=1) is False
+    services.finish(old)
+    assert IngestionBatch.objects.get(pk=batch.pk).status == JobStatus.RUNNING
+
+
+def test_the_broker_never_hands_a_running_task_to_a_second_worker_before_its_time_limit() -> None:
+    timeout = app.conf.broker_transport_options["visibility_timeout"]
+    assert tasks_outlasting_visibility_timeout() == [], f"raise the visibility timeout above {timeout} s"
+    assert app.tasks["deployments.run_load_test"].time_limit > 6 * 3600  # the longest job task: a 6-hour load test
+
+
+def test_a_visibility_timeout_shorter_than_a_task_names_that_task() -> None:
+    outlasting = tasks_outlasting_visibility_timeout(3600)
+    assert outlasting == ["deployments.run_load_test", "rag.eval_run", "rag.ingest_batch"]
 
 
 @pytest.mark.django_db(transaction=True)

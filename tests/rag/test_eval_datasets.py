@@ -141,3 +141,30 @@ def test_drafting_against_a_down_model_stops_with_the_reason(
     assert "Down model" in html and "refused the connection" in html
     assert 'hx-trigger="load"' not in html
     assert not dataset.cases.exists()
+
+
+def test_a_running_evaluation_shows_its_live_progress_bar_in_the_runs_table(
+    fde_http: HttpClient, dataset: EvalDataset, kb: KnowledgeBase
+) -> None:
+    from jobs import services as job_services
+    from rag.models import EvalRun
+    from rag.prototypes import evals
+    from rag.prototypes.datasets import eval_case_save
+
+    deployment = deployment_save(name="Any model", base_url="http://127.0.0.1:9/v1", served_model_name="m")
+    version = make_prototype(kb, deployment).versions.get()
+    for key in ("c1", "c2", "c3"):
+        eval_case_save(dataset=dataset, external_id=key, question=f"{key}?", reference_answer="r")
+    running = evals.eval_run_create(version=version, dataset=dataset, use_judge=False, enqueue=False)
+    job = job_services.claim(EvalRun, running.pk)
+    assert job is not None
+    job_services.heartbeat(job, progress=1, total=3, step="Scoring c2")
+
+    html = fde_http.get(f"/rag/eval/datasets/{dataset.uuid}/").content.decode()
+
+    # The shared progress partial, compact, polling until the run ends: the same bar as on the Jobs page.
+    assert f'id="job-eval-run-{running.uuid}"' in html and "job-progress-compact" in html
+    assert f"/jobs/eval-run/{running.uuid}/?compact=1" in html and "1 / 3 cases" in html
+    job_services.finish(job)
+    html = fde_http.get(f"/rag/eval/datasets/{dataset.uuid}/").content.decode()
+    assert f'id="job-eval-run-{running.uuid}"' not in html and "Succeeded" in html
