@@ -18,13 +18,16 @@ HEARTBEAT_KEY = "fde:worker-heartbeat:{queue}:{hostname}"
 logger = logging.getLogger(__name__)
 
 
-def tasks_outlasting_visibility_timeout(timeout: int | None = None) -> list[str]:
+def tasks_outlasting_visibility_timeout(timeout: int | None = None, *, load: bool = True) -> list[str]:
     """The tasks whose hard time limit reaches the broker's visibility timeout (``timeout``: the configured one).
 
     Redis hands such a task's message to a second worker while the first may still run it; the first then stops at
-    its next heartbeat, but the work done since its last step is lost and redone.
+    its next heartbeat, but the work done since its last step is lost and redone. ``load`` imports every app's
+    tasks first; a running worker has them already, and loading them again there would set Django up a second
+    time, whose logging configuration silences the worker's own loggers (its "ready." line and every task's log).
     """
-    app.loader.import_default_modules()
+    if load:
+        app.loader.import_default_modules()
     if timeout is None:
         timeout = app.conf.broker_transport_options.get("visibility_timeout", 3600)
     default = app.conf.task_time_limit or 0
@@ -48,7 +51,7 @@ def _record_heartbeat(hostname: str) -> None:
 @worker_ready.connect
 def _on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
     _record_heartbeat(sender.hostname)
-    if outlasting := tasks_outlasting_visibility_timeout():
+    if outlasting := tasks_outlasting_visibility_timeout(load=False):
         logger.error(
             "CELERY_VISIBILITY_TIMEOUT is not longer than the time limit of %s: raise it, or such a task can be "
             "handed to a second worker while it runs",

@@ -12,6 +12,7 @@ from deployments.loadtest.selectors import best_under_sla, level_stats
 from deployments.loadtest.services import loadtest_execute, loadtest_start
 from deployments.models import Deployment, LoadTest, LoadTestRequest
 from deployments.services import deployment_save
+from jobs import services as job_services
 from jobs.models import JobStatus
 from jobs.services import request_cancel
 from tests.deployments.servers import PacedServer
@@ -25,6 +26,13 @@ def paced() -> Iterator[PacedServer]:
     server = PacedServer(PACED_FIRST_TOKEN_S="0.05", PACED_GAP_S="0.01", PACED_TOKENS="8")
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _runs_stay_in_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test carries out its run in its own process: a Celery worker left running by another test must not
+    take the run's message first (the test's own claim would then lose, and its asserts read the worker's run)."""
+    monkeypatch.setattr(job_services, "_send", lambda model, pk: True)
 
 
 def _deployment(server: PacedServer, **fields: Any) -> Deployment:
