@@ -86,8 +86,13 @@ def _owned(job: Job) -> Q:
     this worker's heartbeats then say stop and its outcome is not recorded over the new worker's. The start time
     tells apart the same attempt number after a retry, which counts attempts from zero again.
     """
-    attempts, started_at = getattr(job, "_claimed_attempt", (job.attempts, job.started_at))
+    attempts, started_at = _claim_of(job)
     return Q(pk=job.pk, attempts=attempts, started_at=started_at)
+
+
+def _claim_of(job: Job) -> tuple[int, Any]:
+    """The attempt and start time this worker claimed (set by ``claim``); the row's own for a job read elsewhere."""
+    return getattr(job, "_claimed_attempt", (job.attempts, job.started_at))
 
 
 def held(job: Job, fresh: J) -> J:
@@ -95,8 +100,7 @@ def held(job: Job, fresh: J) -> J:
 
     Work that reads its row again passes it through here, so its heartbeats still know whose claim they carry.
     """
-    claim_held = getattr(job, "_claimed_attempt", (job.attempts, job.started_at))
-    fresh._claimed_attempt = claim_held  # type: ignore[attr-defined]
+    fresh._claimed_attempt = _claim_of(job)  # type: ignore[attr-defined]
     return fresh
 
 

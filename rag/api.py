@@ -79,8 +79,7 @@ class BatchOut(Schema):
     @staticmethod
     def resolve_last_error(batch: IngestionBatch, context: dict[str, Any]) -> str:
         # The full reason may name servers: provider staff read it, a client's users read what happens next.
-        staff = user_is_provider(context["request"].user)
-        return batch.last_error_detail if staff and batch.last_error_detail else batch.last_error
+        return _error_for(batch.last_error, batch.last_error_detail, staff=user_is_provider(context["request"].user))
 
 
 class SearchIn(Schema):
@@ -144,10 +143,15 @@ def _kb_out(kb: Any) -> dict[str, Any]:
     }
 
 
+def _error_for(public: str, detail: str, *, staff: bool) -> str:
+    """The full reason (which may name servers) for provider staff; what happens next for a client's users."""
+    return detail if staff and detail else public
+
+
 def _doc_out(doc: Any, *, staff: bool) -> dict[str, Any]:
     return {
         **{f: getattr(doc, f) for f in ("uuid", "external_id", "title", "status", "chunk_count")},
-        "error": doc.error_detail if staff and doc.error_detail else doc.error,
+        "error": _error_for(doc.error, doc.error_detail, staff=staff),
         **{f: getattr(doc, f) for f in ("page_count", "content_hash", "updated_at")},
         "source": doc.source.name,
     }
@@ -163,7 +167,8 @@ def list_documents(request: HttpRequest, uuid: UUID, status: str | None = None) 
     documents = selectors.document_list_for_knowledge_base(knowledge_base=_kb(request, uuid))
     if status:
         documents = documents.filter(status=status)
-    return [_doc_out(d, staff=user_is_provider(request.user)) for d in documents]
+    staff = user_is_provider(request.user)
+    return [_doc_out(d, staff=staff) for d in documents]
 
 
 @router.post("/knowledge-bases/{uuid}/documents", response={202: BatchOut})

@@ -24,7 +24,7 @@ from deployments.models import Priority
 from deployments.proxy.calllog import CallLog
 from deployments.proxy.errors import GatewayError
 from deployments.proxy.forward import Call, Forwarder
-from deployments.proxy.guards import Breakers, KeyGuesses, RateLimiter, Slots
+from deployments.proxy.guards import Breakers, RateLimiter, Slots
 from deployments.proxy.routes import KeyInfo, key_cached, key_lookup
 
 logger = logging.getLogger("deployments.proxy")
@@ -38,7 +38,6 @@ class Gateway:
     def __init__(self) -> None:
         self.redis = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
         self.rate = RateLimiter()
-        self.guesses = KeyGuesses()
         self.log = CallLog()
         # Per read and per connection attempt; the overall deadline per call is the forwarder's own.
         timeout = aiohttp.ClientTimeout(
@@ -81,11 +80,11 @@ async def _authenticate(request: Request) -> KeyInfo:
     if info is not None:
         return info  # a key in use: the common case costs nothing more
     address = request.client.host if request.client else ""
-    guesses = _gateway(request).guesses
-    await guesses.refuse_if_locked(address)
+    rate = _gateway(request).rate
+    await rate.refuse_if_guessing(address)
     info = await key_lookup(raw.strip())
     if info is None:
-        await guesses.failed(address)
+        await rate.key_not_valid(address)
         raise GatewayError(
             401,
             "invalid_api_key",

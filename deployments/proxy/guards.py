@@ -40,54 +40,53 @@ HEALTHY_FOR = 1.0
 
 
 class RateLimiter:
+    """Moving windows in Redis: calls per key, and calls with keys that are not valid per address (guessing)."""
+
     def __init__(self) -> None:
         storage = RedisStorage("async+" + settings.REDIS_URL, key_prefix=_key("ratelimit"), implementation="redispy")
         self.limiter = MovingWindowRateLimiter(storage)
+        self.bad_keys = RateLimitItemPerMinute(settings.GATEWAY_BAD_KEYS_PER_MINUTE)
 
     async def check(self, *, key_id: int, per_minute: int) -> None:
         item = RateLimitItemPerMinute(per_minute)
-        if await self.limiter.hit(item, str(key_id)):
-            return
-        stats = await self.limiter.get_window_stats(item, str(key_id))
-        raise GatewayError(
+        if not await self.limiter.hit(item, str(key_id)):
+            raise await self._refusal(
+                item,
+                str(key_id),
+                code="rate_limit_exceeded",
+                message=f"This key may make {per_minute} calls per minute and has used them all. Retry after the "
+                "number of seconds in the Retry-After header, or ask your FDE for a higher limit.",
+            )
+
+    async def refuse_if_guessing(self, address: str) -> None:
+        if not await self.limiter.test(self.bad_keys, "badkeys", address):
+            raise await self._guessing(address)
+
+    async def key_not_valid(self, address: str) -> None:
+        """Count one call with a key that is not valid; refuses the caller when that was one too many."""
+        if not await self.limiter.hit(self.bad_keys, "badkeys", address):
+            raise await self._guessing(address)
+
+    async def _guessing(self, address: str) -> GatewayError:
+        return await self._refusal(
+            self.bad_keys,
+            "badkeys",
+            address,
+            code="too_many_invalid_keys",
+            message=f"More than {self.bad_keys.amount} calls with keys that are not valid came from this address in "
+            "a minute, so it is refused until the number of seconds in the Retry-After header has passed. Check "
+            "that your program sends the whole key your FDE gave you.",
+        )
+
+    async def _refusal(self, item: RateLimitItemPerMinute, *ids: str, code: str, message: str) -> GatewayError:
+        stats = await self.limiter.get_window_stats(item, *ids)
+        return GatewayError(
             429,
-            "rate_limit_exceeded",
-            f"This key may make {per_minute} calls per minute and has used them all. Retry after the number of "
-            "seconds in the Retry-After header, or ask your FDE for a higher limit.",
+            code,
+            message,
             kind="rate_limit_error",
             retry_after=max(1.0, stats.reset_time - time.time()),
             log_status="",  # not a model call: nothing was sent
-        )
-
-
-class KeyGuesses:
-    """Refuses an address that keeps sending keys that are not valid: the moving window again, per address."""
-
-    def __init__(self) -> None:
-        storage = RedisStorage("async+" + settings.REDIS_URL, key_prefix=_key("badkeys"), implementation="redispy")
-        self.limiter = MovingWindowRateLimiter(storage)
-        self.item = RateLimitItemPerMinute(settings.GATEWAY_BAD_KEYS_PER_MINUTE)
-
-    async def refuse_if_locked(self, address: str) -> None:
-        if not await self.limiter.test(self.item, address):
-            await self._refuse(address)
-
-    async def failed(self, address: str) -> None:
-        """Count one call with a key that is not valid; refuses the caller when that was one too many."""
-        if not await self.limiter.hit(self.item, address):
-            await self._refuse(address)
-
-    async def _refuse(self, address: str) -> None:
-        stats = await self.limiter.get_window_stats(self.item, address)
-        raise GatewayError(
-            429,
-            "too_many_invalid_keys",
-            f"More than {self.item.amount} calls with keys that are not valid came from this address in a minute, "
-            "so it is refused until the number of seconds in the Retry-After header has passed. Check that your "
-            "program sends the whole key your FDE gave you.",
-            kind="rate_limit_error",
-            retry_after=max(1.0, stats.reset_time - time.time()),
-            log_status="",
         )
 
 
