@@ -214,10 +214,10 @@ class GatewayProcess:
         self.port = free_port()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"test-gateway-{os.getpid()}-{self.port}.log"
-        env = {**os.environ, "DATABASE_URL": database_url, **settings}
+        env = {**os.environ, "DATABASE_URL": database_url, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.port),
+               **settings}  # fmt: skip
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "deployments.proxy.asgi:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log"],
+            [sys.executable, "-m", "deployments.proxy"],  # as the Procfile starts it
             cwd=BASE_DIR, env=env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60

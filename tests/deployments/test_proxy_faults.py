@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -376,3 +377,24 @@ def test_silent_and_trickling_servers_hit_the_read_timeout_and_the_deadline(impa
     with pytest.raises(openai.APIError, match="overall deadline"):
         list(client.chat.completions.create(**_chat("trickling"), stream=True))
     wait_for(lambda: ModelCall.objects.filter(status=ModelCall.Status.TIMEOUT).count() == 3, message="three rows")
+
+
+def test_an_idle_connection_outlives_the_callers_own_keep_alive(gateway):
+    """httpx (so the openai client and LangChain) reuses an idle connection for 5 s: the gateway must keep it longer,
+    or a call sent just as the gateway drops the connection fails with a reset instead of being answered."""
+    client_idle = httpx.Limits().keepalive_expiry
+    assert client_idle is not None
+
+    def healthz(conn: socket.socket) -> bytes:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n")
+        received = b""
+        while b"\r\n\r\n" not in received or len(received.partition(b"\r\n\r\n")[2]) < 15:
+            chunk = conn.recv(4096)
+            assert chunk, "the gateway closed the idle connection"
+            received += chunk
+        return received  # the head and its 15-byte body, {"status":"ok"}
+
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as conn:
+        assert healthz(conn).startswith(b"HTTP/1.1 200")
+        time.sleep(client_idle + 1)
+        assert healthz(conn).startswith(b"HTTP/1.1 200")
