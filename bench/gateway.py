@@ -1,11 +1,11 @@
 """Gateway overhead: time to first token through the gateway and through LiteLLM's proxy, against vLLM direct.
 
-``python -m bench.gateway [--rounds 40] [--write]``. Starts the gateway process (uvicorn, as the Procfile does) on
-the bench database and LiteLLM's proxy (``litellm``, installed in its own virtual environment ``var/litellm-venv``
-because its pins clash with the app's) in front of the same local vLLM, then sends the same streamed chat request
-to all three, interleaved round by round so drift in the shared CPU hits them alike, at 1 and at 16 concurrent
-streams. Time to first token is measured by the client, from sending the request to the first content byte; the
-overhead of a proxy is its percentile minus the direct percentile at the same concurrency.
+``python -m bench.gateway [--rounds 40] [--write]``. Starts the gateway process (``python -m deployments.proxy``, as
+the Procfile does) on the bench database and LiteLLM's proxy (``litellm``, installed in its own virtual environment
+``var/litellm-venv`` because its pins clash with the app's) in front of the same local vLLM, then sends the same
+streamed chat request to all three, taking turns in short blocks so drift in the shared CPU hits them alike, at 1
+and at 16 concurrent streams. Time to first token is measured by the client, from sending the request to the first
+content byte; the overhead of a proxy is its percentile minus the direct percentile at the same concurrency.
 
 The gateway runs with everything on: key lookup, rate limit, breaker, concurrency admission (all in Redis), prompt
 hashing and the call log. LiteLLM runs with its defaults, a master key (it refuses to start without one) and no
@@ -35,6 +35,8 @@ from bench import prototype_setup as setup
 BASE_DIR = Path(__file__).resolve().parent.parent
 LITELLM_VENV = BASE_DIR / "var" / "litellm-venv"
 LOG_DIR = BASE_DIR / "var" / "log"
+BLOCK_REQUESTS = 10  # timed requests per path in a row (at 16 streams: one round)
+SETTLE_REQUESTS = 2  # untimed requests that start each block (at 16 streams: one round)
 PROMPT = [
     {"role": "system", "content": "You are a terse assistant for a freight company."},
     {"role": "user", "content": "In one short sentence: what should I do when a pallet arrives damaged?"},
@@ -170,28 +172,40 @@ async def _ttft(client: httpx.AsyncClient, url: str, key: str, model: str) -> fl
 async def _measure(
     targets: dict[str, tuple[str, str]], model: str, rounds: int, concurrency: int
 ) -> tuple[dict[str, list[float]], dict[str, int]]:
-    """Time to first token per target, and how many requests failed (counted, never hidden in the percentiles)."""
+    """Time to first token per target, and how many requests failed (counted, never hidden in the percentiles).
+
+    The paths take turns in blocks, in a new random order each time, so drift in the shared CPU hits them alike.
+    Each block starts with untimed rounds: a proxy keeps working for a while after it answered (LiteLLM's logging
+    and bookkeeping), and on two shared cores that work would otherwise land on the next path's first requests.
+    """
     results: dict[str, list[float]] = {name: [] for name in targets}
     failed = dict.fromkeys(targets, 0)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    timed_per_block = max(1, BLOCK_REQUESTS // concurrency)
+    settle = -(-SETTLE_REQUESTS // concurrency)
 
-    async def one(client: httpx.AsyncClient, name: str) -> None:
+    async def one(client: httpx.AsyncClient, name: str, timed: bool) -> None:
         url, key = targets[name]
         try:
-            results[name].append(await _ttft(client, url, key, model))
+            ttft = await _ttft(client, url, key, model)
         except (httpx.HTTPError, RuntimeError):
-            failed[name] += 1
+            failed[name] += timed
+            return
+        if timed:
+            results[name].append(ttft)
 
     async with httpx.AsyncClient(timeout=600, limits=limits) as client:
         for name in targets:  # warm every path (connections, caches) before timing
-            await asyncio.gather(*[one(client, name) for _ in range(concurrency)])
-        results = {name: [] for name in targets}
-        failed = dict.fromkeys(targets, 0)
-        for _ in range(rounds):
+            await asyncio.gather(*[one(client, name, False) for _ in range(concurrency)])
+        done = 0
+        while done < rounds:
+            block = min(timed_per_block, rounds - done)
             order = list(targets)
             random.shuffle(order)
             for name in order:
-                await asyncio.gather(*[one(client, name) for _ in range(concurrency)])
+                for i in range(settle + block):
+                    await asyncio.gather(*[one(client, name, i >= settle) for _ in range(concurrency)])
+            done += block
     return results, failed
 
 
@@ -256,10 +270,10 @@ def main() -> None:
     try:
         started.append(
             _start(
-                [sys.executable, "-m", "uvicorn", "deployments.proxy.asgi:app", "--host", "127.0.0.1",
-                 "--port", str(port), "--no-access-log", "--loop", "uvloop", "--http", "httptools"],
+                [sys.executable, "-m", "deployments.proxy"],  # as the Procfile starts it
                 # as patient as LiteLLM's default, so a busy shared CPU measures latency, not the timeout
-                {**os.environ, "DATABASE_URL": database_url, "MODEL_READ_TIMEOUT": "600",
+                {**os.environ, "DATABASE_URL": database_url, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
+                 "MODEL_READ_TIMEOUT": "600",
                  "GATEWAY_CALL_DEADLINE": "600"}, f"http://127.0.0.1:{port}/healthz", "gateway",
             )
         )  # fmt: skip
@@ -292,7 +306,8 @@ def main() -> None:
     lines = [
         f"### Gateway overhead on time to first token ({dt.date.today():%Y-%m-%d}, LiteLLM {version}, 2 shared cores)",
         "",
-        f"Load average during the run: {load:.1f} on 2 cores (other work shared the machine).",
+        f"Load average at the end of the run: {load:.1f} on 2 cores, which the model server, both proxies, the "
+        "stand-in and the client share.",
         "",
         "| upstream | streams | path | requests | failed | TTFT p50 ms | TTFT p95 ms | added p50 ms | added p95 ms |",
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
