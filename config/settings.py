@@ -227,7 +227,11 @@ MODEL_READ_TIMEOUT = env.float("MODEL_READ_TIMEOUT", default=20.0)
 MODEL_CALL_DEADLINE = env.float("MODEL_CALL_DEADLINE", default=120.0)
 
 # The OpenAI-compatible gateway for the client's own programs (deployments/proxy, its own process).
+GATEWAY_HOST = env.str("GATEWAY_HOST", default="127.0.0.1")
 GATEWAY_PORT = env.int("GATEWAY_PORT", default=8002)
+GATEWAY_WORKERS = env.int("GATEWAY_WORKERS", default=1)
+# Above the callers' own idle limit (5 s in httpx), so a call is never sent on a connection the gateway is closing.
+GATEWAY_KEEP_ALIVE_SECONDS = env.int("GATEWAY_KEEP_ALIVE_SECONDS", default=75)
 GATEWAY_URL = env.str("GATEWAY_URL", default=f"http://127.0.0.1:{GATEWAY_PORT}/v1")
 GATEWAY_CALL_DEADLINE = env.float("GATEWAY_CALL_DEADLINE", default=300.0)
 GATEWAY_CONNECT_RETRIES = env.int("GATEWAY_CONNECT_RETRIES", default=2)
